@@ -1,0 +1,54 @@
+"""Halting rules for deep supervision, as pure functions over per-slot tensors.
+
+- `none`: every slot runs exactly `max_steps` supervision steps.
+- `bce` (TRM): halt when q_halt > 0 (sigmoid > 0.5); q_halt is trained with BCE against exact correctness.
+- `q_learning` (HRM): halt when q_halt > q_continue; q_continue is trained towards the bootstrapped
+  target sigmoid(max(q_halt', q_continue')) of the next step (sigmoid(q_halt') at the last step).
+
+In both learned modes a slot halts at `max_steps` regardless, and during training only; at
+evaluation every slot runs the full number of steps, as in the references. Exploration: with
+probability p a slot draws a minimum step count uniform in {2..max_steps} and cannot halt earlier.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def halt_decision(
+    q_halt: torch.Tensor,
+    q_continue: torch.Tensor,
+    steps: torch.Tensor,
+    *,
+    mode: str,
+    max_steps: int,
+    training: bool,
+    exploration_prob: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Which slots halt after this supervision step.
+
+    Args:
+        q_halt, q_continue: halting logits [B] (fp32).
+        steps: supervision steps taken so far *including* this one [B] (int).
+        mode: none | bce | q_learning.
+
+    Returns:
+        halted [B] bool.
+    """
+    halted = steps >= max_steps
+    if not training or mode == "none" or max_steps <= 1:
+        return halted
+    halted = halted | ((q_halt > 0) if mode == "bce" else (q_halt > q_continue))
+    if exploration_prob > 0:
+        explore = torch.rand(steps.shape, generator=generator, device=steps.device) < exploration_prob
+        low = torch.randint(2, max_steps + 1, steps.shape, generator=generator, device=steps.device)
+        min_steps = torch.where(explore, low, torch.zeros_like(low))
+        halted = halted & (steps >= min_steps)
+    return halted
+
+
+def q_continue_target(next_q_halt: torch.Tensor, next_q_continue: torch.Tensor,
+                      is_last: torch.Tensor) -> torch.Tensor:
+    """HRM's bootstrapped continue target: sigmoid(q_halt') at the last step, else sigmoid(max(q_halt', q_continue'))."""
+    return torch.sigmoid(torch.where(is_last, next_q_halt, torch.maximum(next_q_halt, next_q_continue)))

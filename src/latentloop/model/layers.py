@@ -1,0 +1,139 @@
+"""Building blocks shared by every preset: init, RMSNorm, SwiGLU, RoPE, the two token mixers, blocks.
+
+Conventions of the HRM / TRM reference code, which these layers reproduce:
+- weights are kept in fp32 and cast to the activation dtype at each use ("casted linear");
+- RMSNorm has no scale and is computed in fp32;
+- blocks are post-norm: h <- norm(h + mix(h)); h <- norm(h + SwiGLU(h));
+- linear layers use LeCun init from a truncated normal clipped at +-2 sigma with corrected std.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def trunc_normal_(tensor: torch.Tensor, std: float = 1.0, bound: float = 2.0) -> torch.Tensor:
+    """Fill `tensor` from N(0, std^2) truncated to +-bound standard deviations, with the std
+    corrected so the *truncated* distribution has standard deviation `std` (JAX's convention)."""
+    with torch.no_grad():
+        if std == 0:
+            return tensor.zero_()
+        # Variance of a standard normal truncated to [-bound, bound].
+        mass = math.erf(bound / math.sqrt(2))
+        pdf = math.exp(-0.5 * bound**2) / math.sqrt(2 * math.pi)
+        var = 1 - 2 * bound * pdf / mass
+        scale = std / math.sqrt(var)
+        # Inverse-CDF sampling: u ~ U(erf(-b/sqrt2), erf(b/sqrt2)), z = sqrt2 * erfinv(u).
+        tensor.uniform_(-mass, mass).erfinv_().mul_(math.sqrt(2) * scale)
+        return tensor.clamp_(-bound * scale, bound * scale)
+
+
+def rms_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
+    """x / sqrt(mean(x^2) + eps) over the last axis, in fp32, no learned scale."""
+    xf = x.float()
+    return (xf * torch.rsqrt(xf.square().mean(-1, keepdim=True) + eps)).to(x.dtype)
+
+
+class Linear(nn.Module):
+    """y = x W^T (+ b) with an fp32 master weight cast to x's dtype; LeCun truncated-normal init."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = False) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(trunc_normal_(torch.empty(out_features, in_features), 1 / math.sqrt(in_features)))
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bias = self.bias.to(x.dtype) if self.bias is not None else None
+        return F.linear(x, self.weight.to(x.dtype), bias)
+
+
+def swiglu_width(dim: int, expansion: float) -> int:
+    """The references' inner width: round(expansion * dim * 2/3), rounded up to a multiple of 256."""
+    inner = round(expansion * dim * 2 / 3)
+    return -(-inner // 256) * 256
+
+
+class SwiGLU(nn.Module):
+    """down(silu(gate) * up), with gate and up computed by one fused projection [gate | up]."""
+
+    def __init__(self, dim: int, expansion: float) -> None:
+        super().__init__()
+        inner = swiglu_width(dim, expansion)
+        self.gate_up = Linear(dim, 2 * inner)
+        self.down = Linear(inner, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(F.silu(gate) * up)
+
+
+def rope_tables(head_dim: int, length: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos, sin tables [length, head_dim] in the split-halves (rotate-half) convention."""
+    inv_freq = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+    angles = torch.outer(torch.arange(length, dtype=torch.float32), inv_freq)
+    angles = torch.cat([angles, angles], dim=-1)
+    return angles.cos(), angles.sin()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate x [B, S, heads, d] by position: x cos + rotate_half(x) sin, computed in fp32."""
+    xf = x.float()
+    half = xf.shape[-1] // 2
+    rotated = torch.cat([-xf[..., half:], xf[..., :half]], dim=-1)
+    cos, sin = cos[:, None, :], sin[:, None, :]  # [S, 1, d] broadcast over heads
+    return (xf * cos + rotated * sin).to(x.dtype)
+
+
+class AttentionMixer(nn.Module):
+    """h <- norm(h + o(SDPA(rope(q), rope(k), v))): bidirectional multi-head attention, no bias."""
+
+    def __init__(self, dim: int, num_heads: int, eps: float) -> None:
+        super().__init__()
+        self.num_heads, self.head_dim, self.eps = num_heads, dim // num_heads, eps
+        self.qkv = Linear(dim, 3 * dim)
+        self.out = Linear(dim, dim)
+
+    def forward(self, h: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        B, S, D = h.shape
+        qkv = self.qkv(h).view(B, S, 3, self.num_heads, self.head_dim)
+        q, k, v = qkv.unbind(dim=2)  # each [B, S, heads, d]
+        if rope is not None:
+            q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        attn = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        attn = attn.transpose(1, 2).reshape(B, S, D)
+        return rms_norm(h + self.out(attn), self.eps)
+
+
+class TokenMLPMixer(nn.Module):
+    """TRM's attention-free mixer: a SwiGLU over the sequence axis, shared across channels.
+
+    h [B, S, D] is transposed to [B, D, S]; h <- norm(h + SwiGLU_S(h)) with the norm taken over the
+    *sequence* axis (separately per channel); then transposed back.
+    """
+
+    def __init__(self, seq_len: int, expansion: float, eps: float) -> None:
+        super().__init__()
+        self.eps = eps
+        self.mlp = SwiGLU(seq_len, expansion)
+
+    def forward(self, h: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        ht = h.transpose(1, 2)  # [B, D, S]
+        return rms_norm(ht + self.mlp(ht), self.eps).transpose(1, 2)
+
+
+class Block(nn.Module):
+    """Post-norm block: h <- mixer(h) (which applies its own residual and norm); h <- norm(h + SwiGLU(h))."""
+
+    def __init__(self, mixer: nn.Module, dim: int, expansion: float, eps: float) -> None:
+        super().__init__()
+        self.mixer = mixer
+        self.mlp = SwiGLU(dim, expansion)
+        self.eps = eps
+
+    def forward(self, h: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        h = self.mixer(h, rope)
+        return rms_norm(h + self.mlp(h), self.eps)

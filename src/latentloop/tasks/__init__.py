@@ -1,0 +1,1 @@
+"""Puzzle tasks: pure puzzle logic (parsing, solving, generation, encoding), no torch."""
