@@ -1,0 +1,126 @@
+"""Checkpoints: everything needed to resume, as safetensors plus one JSON, written atomically.
+
+    run_dir/checkpoints/step_000100/
+        model.safetensors       training weights and buffers (puzzle table, init states)
+        ema.safetensors         EMA of the dense weights (used for evaluation), if enabled
+        optimizer.safetensors   optimizer moments, flattened
+        carry.safetensors       the continuous-batching carry and RNG states
+        state.json              format version, step, loader position, optimizer groups, config
+    run_dir/checkpoints/latest  name of the newest complete checkpoint
+
+A checkpoint directory is written under a temporary name and renamed when complete, so a crash
+mid-write leaves the previous checkpoint untouched and `latest` never points at a partial one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from latentloop.errors import CheckpointError
+
+FORMAT_VERSION = 1
+
+
+def _flatten_optimizer(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict, dict]:
+    sd = opt.state_dict()
+    tensors = {f"{prefix}.{pid}.{k}": v.contiguous() for pid, st in sd["state"].items() for k, v in st.items()
+               if torch.is_tensor(v)}
+    return tensors, {"param_groups": sd["param_groups"], "ids": [str(pid) for pid in sd["state"]]}
+
+
+def _unflatten_optimizer(tensors: dict, meta: dict, prefix: str) -> dict:
+    state: dict = {}
+    for key, v in tensors.items():
+        if key.startswith(prefix + "."):
+            _, pid, k = key.split(".", 2)
+            state.setdefault(int(pid), {})[k] = v
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_checkpoint(run_dir: Path, step: int, *, model: torch.nn.Module, ema_shadow: dict | None,
+                    optimizers: dict[str, torch.optim.Optimizer], carry: dict[str, torch.Tensor],
+                    extra: dict, keep: int = 3) -> Path:
+    """Write checkpoint `step` atomically and prune to the newest `keep` (0 = keep all)."""
+    root = Path(run_dir) / "checkpoints"
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"step_{step:07d}"
+    tmp = root / f".tmp-{name}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        if ema_shadow is not None:
+            save_file({k: v.contiguous().cpu() for k, v in ema_shadow.items()}, str(tmp / "ema.safetensors"))
+        opt_tensors, opt_meta = {}, {}
+        for key, opt in optimizers.items():
+            t, m = _flatten_optimizer(opt, key)
+            opt_tensors.update({k: v.cpu() for k, v in t.items()})
+            opt_meta[key] = m
+        save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
+        save_file({k: v.contiguous().cpu() for k, v in carry.items()}, str(tmp / "carry.safetensors"))
+        state = {"format_version": FORMAT_VERSION, "step": step, "optimizers": opt_meta, **extra}
+        (tmp / "state.json").write_text(json.dumps(state, indent=1))
+        final = root / name
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+        _write_atomic(root / "latest", name)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CheckpointError(f"could not write checkpoint {name} ({e.strerror or e}); the previous one is intact") from None
+    if keep:
+        for old in sorted(root.glob("step_*"))[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    root = Path(run_dir) / "checkpoints"
+    pointer = root / "latest"
+    if pointer.is_file():
+        path = root / pointer.read_text().strip()
+        if path.is_dir():
+            return path
+    steps = sorted(root.glob("step_*")) if root.is_dir() else []
+    return steps[-1] if steps else None
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Read a checkpoint directory into {model, ema, optimizer tensors, carry, state}."""
+    path = Path(path)
+    try:
+        state = json.loads((path / "state.json").read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"checkpoint {path} has no readable state.json ({type(e).__name__})") from None
+    if state.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {path} has format version {state.get('format_version')}, "
+                              f"this latentloop reads {FORMAT_VERSION}")
+    out = {"state": state}
+    for key in ("model", "ema", "optimizer", "carry"):
+        f = path / f"{key}.safetensors"
+        if not f.exists():
+            out[key] = None
+            continue
+        try:
+            out[key] = load_file(str(f))
+        except Exception as e:  # noqa: BLE001 - safetensors raises several types for bad files
+            raise CheckpointError(f"{f} is not a valid safetensors file ({str(e)[:80]})") from None
+    if out["model"] is None:
+        raise CheckpointError(f"checkpoint {path} has no model.safetensors")
+    return out
+
+
+def optimizer_state(ckpt: dict, key: str) -> dict:
+    return _unflatten_optimizer(ckpt["optimizer"] or {}, ckpt["state"]["optimizers"][key], key)

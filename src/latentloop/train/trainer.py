@@ -1,0 +1,348 @@
+"""Training with deep supervision and the references' continuous-batching carry.
+
+Each training step is one supervision step for every slot of the batch plus one optimizer step:
+
+    refill halted slots (fresh states, next batch's example) -> one supervision step
+    -> halting decision (and HRM's bootstrapped target: one extra no-grad step)
+    -> loss on every slot / global batch -> backward -> optimizer step -> EMA -> log, eval, checkpoint
+
+A slot keeps its example and its detached states until it halts (halting head, or N_sup steps),
+so one example receives up to N_sup optimizer updates spread over consecutive steps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from latentloop.config import RunConfig, save_config, to_dict
+from latentloop.data.format import Split, read_split
+from latentloop.data.loader import Batch, TrainStream
+from latentloop.errors import CheckpointError, LatentloopError
+from latentloop.evaluate.metrics import token_and_exact
+from latentloop.evaluate.runner import evaluate
+from latentloop.model.halting import halt_decision, q_continue_target
+from latentloop.model.reasoner import Reasoner
+from latentloop.train.checkpoint import latest_checkpoint, load_checkpoint, optimizer_state, save_checkpoint
+from latentloop.train.distributed import Dist, init_distributed, pick_device
+from latentloop.train.ema import EMA
+from latentloop.train.losses import LossOutput, act_loss
+from latentloop.train.optim import AdamATan2, SparseSignSGD, optimizer_step
+
+
+@dataclass
+class Carry:
+    """Per-slot training state across steps."""
+
+    states: dict[str, torch.Tensor]  # each [B, P+L, D], detached
+    steps: torch.Tensor  # [B] int32: supervision steps taken by the slot's current example
+    halted: torch.Tensor  # [B] bool: slot is refilled at the next step
+    data: Batch  # the example each slot is working on
+
+    @staticmethod
+    def start(model: Reasoner, batch: Batch) -> Carry:
+        B = batch.inputs.shape[0]
+        device = batch.inputs.device
+        return Carry(model.initial_states(B, device), torch.zeros(B, dtype=torch.int32, device=device),
+                     torch.ones(B, dtype=torch.bool, device=device), batch)
+
+    def refill(self, model: Reasoner, batch: Batch) -> Carry:
+        """Halted slots restart from the initial states on the new batch's example at the same index."""
+        h = self.halted
+        row = h.view(-1, 1)
+        data = Batch(torch.where(row, batch.inputs, self.data.inputs), torch.where(row, batch.labels, self.data.labels),
+                     torch.where(h, batch.puzzle_identifiers, self.data.puzzle_identifiers),
+                     torch.where(h, batch.valid, self.data.valid))
+        return Carry(model.reset_states(self.states, h), torch.where(h, torch.zeros_like(self.steps), self.steps),
+                     h, data)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        out = {f"states.{k}": v for k, v in self.states.items()}
+        out.update(steps=self.steps, halted=self.halted, inputs=self.data.inputs, labels=self.data.labels,
+                   puzzle_identifiers=self.data.puzzle_identifiers, valid=self.data.valid)
+        return out
+
+    @staticmethod
+    def from_tensors(t: dict[str, torch.Tensor], device: torch.device) -> Carry:
+        states = {k.removeprefix("states."): v.to(device) for k, v in t.items() if k.startswith("states.")}
+        data = Batch(t["inputs"], t["labels"], t["puzzle_identifiers"], t["valid"]).to(device)
+        return Carry(states, t["steps"].to(device), t["halted"].to(device), data)
+
+
+def supervision_step(model: Reasoner, carry: Carry, batch: Batch, cfg: RunConfig,
+                     generator: torch.Generator | None = None) -> tuple[Carry, LossOutput]:
+    """Refill, run one supervision step, decide halting, and compute the loss (no backward)."""
+    m = cfg.model
+    carry = carry.refill(model, batch)
+    data = carry.data
+    out = model(carry.states, data.inputs, data.puzzle_identifiers)
+    steps = carry.steps + 1
+    with torch.no_grad():
+        halted = halt_decision(out.q_halt, out.q_continue, steps, mode=m.halting, max_steps=m.halt_max_steps,
+                               training=True, exploration_prob=m.halt_exploration_prob, generator=generator)
+        target = None
+        if m.halting == "q_learning":  # HRM: bootstrap from one more (no-grad) step on the same data
+            nxt = model(out.states, data.inputs, data.puzzle_identifiers)
+            target = q_continue_target(nxt.q_halt, nxt.q_continue, steps >= m.halt_max_steps)
+    loss = act_loss(out.logits, data.labels, out.q_halt, out.q_continue, loss_type=cfg.train.loss,
+                    halt_weight=cfg.train.halt_loss_weight, target_q_continue=target)
+    return Carry(out.states, steps, halted, data), loss
+
+
+def step_metrics(carry: Carry, loss: LossOutput, logits_preds_exact: torch.Tensor | None = None) -> dict:
+    """The references' training metrics: averaged over slots that halted at this step."""
+    done = carry.halted & (loss.n_scored > 0) & carry.data.valid
+    count = int(done.sum())
+    tok = loss.token_correct.sum(-1).float() / loss.n_scored.clamp_min(1).float()
+    metrics = {"loss": loss.total.item(), "lm_loss": loss.lm_loss.item(), "q_halt_loss": loss.q_halt_loss.item(),
+               "q_continue_loss": loss.q_continue_loss.item(), "count": count}
+    if count:
+        metrics.update(accuracy=tok[done].mean().item(), exact_accuracy=loss.seq_correct[done].float().mean().item(),
+                       steps=carry.steps[done].float().mean().item())
+    return metrics
+
+
+def total_steps(cfg: RunConfig, train: Split) -> int:
+    t = cfg.train
+    if t.max_steps:
+        return t.max_steps
+    meta = train.metadata
+    return max(1, int(t.epochs * meta.total_groups * meta.mean_puzzle_examples / t.global_batch_size))
+
+
+def build_model(cfg: RunConfig, split: Split) -> Reasoner:
+    meta = split.metadata
+    return Reasoner(cfg.model, meta.vocab_size, meta.seq_len, meta.num_puzzle_identifiers)
+
+
+class Trainer:
+    """Owns the model, optimizers, EMA, data stream and carry of one run directory."""
+
+    def __init__(self, cfg: RunConfig, resume: bool = False, progress: bool = True) -> None:
+        self.cfg, self.progress = cfg, progress
+        t = cfg.train
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        self.device = pick_device(t.device)
+        self.dist: Dist = init_distributed(self.device)
+        self.run_dir = Path(cfg.run_dir)
+        data = Path(cfg.data.path)
+        self.train_split = read_split(data / "train")
+        self.test_split = read_split(data / "test") if (data / "test").is_dir() else None
+        torch.manual_seed(t.seed + self.dist.rank)
+        self.model = build_model(cfg, self.train_split).to(self.device)
+        if t.compile:
+            for stack in self.model.stacks.values():
+                stack.compile()
+        dense = self.model.dense_parameters()
+        self.optimizers: dict[str, torch.optim.Optimizer] = {
+            "main": AdamATan2([p for _, p in dense], lr=t.lr, betas=(t.beta1, t.beta2), weight_decay=t.weight_decay)}
+        self.base_lrs = {"main": t.lr}
+        if self.model.puzzle_emb is not None:
+            self.optimizers["puzzle_emb"] = SparseSignSGD([self.model.puzzle_emb], lr=t.puzzle_emb_lr,
+                                                          weight_decay=t.puzzle_emb_weight_decay)
+            self.base_lrs["puzzle_emb"] = t.puzzle_emb_lr
+        self.ema = EMA(dense, t.ema_decay) if t.ema else None
+        self.stream = TrainStream(self.train_split, t.global_batch_size, t.seed, self.dist.rank, self.dist.world_size)
+        self.generator = torch.Generator(device=self.device).manual_seed(t.seed + 1000 + self.dist.rank)
+        self.total_steps = total_steps(cfg, self.train_split)
+        self.step = 0
+        self.elapsed = 0.0
+        self.carry: Carry | None = None
+        if resume:
+            self._restore()
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def save(self) -> Path | None:
+        if not self.dist.is_main:
+            return None
+        carry = self.carry.tensors() if self.carry is not None else {}
+        carry["rng.torch"] = torch.get_rng_state()
+        carry["rng.generator"] = self.generator.get_state()
+        extra = {"stream": self.stream.state_dict(), "elapsed": self.elapsed, "config": to_dict(self.cfg)}
+        return save_checkpoint(self.run_dir, self.step, model=self.model,
+                               ema_shadow=self.ema.shadow if self.ema else None, optimizers=self.optimizers,
+                               carry=carry, extra=extra)
+
+    def _restore(self) -> None:
+        path = latest_checkpoint(self.run_dir)
+        if path is None:
+            raise CheckpointError(f"nothing to resume: {self.run_dir} has no checkpoint")
+        ckpt = load_checkpoint(path)
+        from latentloop.model.convert import load_into
+
+        load_into(self.model, ckpt["model"])
+        if self.ema and ckpt["ema"] is not None:
+            self.ema.shadow = {k: v.to(self.device) for k, v in ckpt["ema"].items()}
+        for key, opt in self.optimizers.items():
+            opt.load_state_dict(optimizer_state(ckpt, key))
+        state = ckpt["state"]
+        self.step, self.elapsed = state["step"], state.get("elapsed", 0.0)
+        self.stream.load_state_dict(state["stream"])
+        carry = dict(ckpt["carry"])
+        torch.set_rng_state(carry.pop("rng.torch"))
+        self.generator.set_state(carry.pop("rng.generator"))
+        self.carry = Carry.from_tensors(carry, self.device) if carry else None
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def evaluate(self, progress: bool = False) -> dict | None:
+        if self.test_split is None:
+            return None
+        e = self.cfg.eval
+        steps = e.steps or self.cfg.model.halt_max_steps
+        ctx = self.ema.applied() if self.ema else _nullcontext()
+        with ctx:
+            result = evaluate(self.model, self.test_split, steps, e.batch_size, e.max_examples, self.device, progress)
+        self.model.train()
+        return result
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def fit(self) -> dict:
+        cfg, t = self.cfg, self.cfg.train
+        main = self.dist.is_main
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.run_dir / "config.yaml")
+        log = _Logger(self.run_dir, enabled=main)
+        dense = [p for _, p in self.model.dense_parameters()]
+        stop = _StopFlag()
+        bar = tqdm(total=self.total_steps, initial=self.step, disable=not (self.progress and main),
+                   desc="train", dynamic_ncols=True)
+        self.model.train()
+        last_eval: dict | None = None
+        window_examples, window_start = 0, time.perf_counter()
+        while self.step < self.total_steps and not stop.requested:
+            if t.time_budget_s and self.elapsed >= t.time_budget_s:
+                break
+            tick = time.perf_counter()
+            # 1. refill halted slots and run one supervision step
+            batch = next(self.stream).to(self.device)
+            if self.carry is None:
+                self.carry = Carry.start(self.model, batch)
+            self.carry, loss = supervision_step(self.model, self.carry, batch, cfg, self.generator)
+            # 2. backward on the global-batch mean, all-reduce, optimizer step, EMA
+            (loss.total / t.global_batch_size).backward()
+            if self.dist.world_size > 1:
+                _all_reduce_grads(dense)
+            self.step += 1
+            lr = optimizer_step([(o, self.base_lrs[k]) for k, o in self.optimizers.items()], self.step,
+                                t.lr_warmup_steps, self.total_steps, t.lr_min_ratio, dense, t.grad_clip)
+            if self.ema:
+                self.ema.update()
+            self.elapsed += time.perf_counter() - tick
+            # 3. log, evaluate, checkpoint
+            loss_value = loss.total.item()
+            if not math.isfinite(loss_value):
+                log.close()
+                raise LatentloopError(
+                    f"loss became {loss_value} at step {self.step}; the last checkpoint is kept. Usual causes: "
+                    "learning rate too high, fp16 overflow, or corrupt data")
+            window_examples += batch.inputs.shape[0] * self.dist.world_size
+            metrics = step_metrics(self.carry, loss)
+            bar.update(1)
+            if self.step % t.log_interval == 0 or self.step == 1:
+                now = time.perf_counter()
+                rate = window_examples / max(now - window_start, 1e-9)
+                window_examples, window_start = 0, now
+                record = {f"train/{k}": v for k, v in metrics.items()}
+                record.update({"train/lr": lr, "train/examples_per_s": rate, "time_s": self.elapsed})
+                log.write(self.step, record)
+                bar.set_postfix(loss=f"{metrics['loss'] / batch.inputs.shape[0]:.3f}",
+                                acc=f"{metrics.get('accuracy', float('nan')):.3f}",
+                                exact=f"{metrics.get('exact_accuracy', float('nan')):.3f}", ex_s=f"{rate:.0f}")
+            if t.eval_interval and self.step % t.eval_interval == 0 and self.step < self.total_steps:
+                last_eval = self._eval_and_log(log)
+            if t.checkpoint_interval and self.step % t.checkpoint_interval == 0:
+                self.save()
+        bar.close()
+        self.save()
+        last_eval = self._eval_and_log(log, progress=self.progress)
+        log.close()
+        if main and last_eval is not None:
+            (self.run_dir / "eval.json").write_text(json.dumps({"step": self.step, **last_eval}, indent=1))
+        stop.restore()
+        return {"step": self.step, "eval": last_eval, "interrupted": stop.requested}
+
+    def _eval_and_log(self, log: _Logger, progress: bool = False) -> dict | None:
+        result = self.evaluate(progress)
+        if result is not None:
+            log.write(self.step, {f"eval/{k}": v for k, v in result.items() if not isinstance(v, list)}
+                      | {"eval/exact_accuracy_per_step": result["exact_accuracy_per_step"]})
+        return result
+
+
+def _all_reduce_grads(params: list[torch.nn.Parameter]) -> None:
+    for p in params:
+        if p.grad is not None:
+            dist.all_reduce(p.grad)
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _StopFlag:
+    """SIGINT / SIGTERM finish the current step, then the loop writes a final checkpoint and stops."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._old[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.requested = True
+
+    def restore(self) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+class _Logger:
+    """Metrics to metrics.jsonl and TensorBoard (rank 0 only)."""
+
+    def __init__(self, run_dir: Path, enabled: bool) -> None:
+        self.enabled = enabled
+        self.file = open(run_dir / "metrics.jsonl", "a") if enabled else None  # noqa: SIM115
+        self.tb = None
+        if enabled:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(str(run_dir / "tb"))
+            except ImportError:
+                self.tb = None
+
+    def write(self, step: int, record: dict) -> None:
+        if not self.enabled:
+            return
+        self.file.write(json.dumps({"step": step, **record}) + "\n")
+        self.file.flush()
+        if self.tb:
+            for k, v in record.items():
+                if isinstance(v, (int, float)):
+                    self.tb.add_scalar(k, v, step)
+
+    def close(self) -> None:
+        if self.file:
+            self.file.close()
+        if self.tb:
+            self.tb.close()
