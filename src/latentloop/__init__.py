@@ -1,0 +1,12 @@
+"""latentloop: latent recursive reasoning (HRM, TRM, SRM) as presets of one engine."""
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "import_reference_run", "load_reference_checkpoint", "load_run", "solve_sudoku"]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy: `import latentloop` stays cheap (no torch)
+    if name in __all__:
+        from latentloop import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'latentloop' has no attribute {name!r}")

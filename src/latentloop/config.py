@@ -89,6 +89,12 @@ class ModelConfig:
 class DataConfig:
     path: str = "data/sudoku"
     """Dataset directory with train/ and test/ splits (reference: data_paths)."""
+    seq_len: int = 0
+    """Expected sequence length (0 = take the dataset's); checked against the data, used by `info`."""
+    vocab_size: int = 0
+    """Expected vocabulary size (0 = take the dataset's); checked against the data, used by `info`."""
+    num_puzzle_identifiers: int = 1
+    """Used by `info` before the dataset exists; the dataset's value wins when it does."""
 
 
 @dataclass

@@ -75,7 +75,7 @@ class TrainStream:
         )
         return np.concatenate(parts).astype(np.int64)
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self):
         return self
 
     def __next__(self) -> Batch:
@@ -107,7 +107,7 @@ class TrainStream:
         self._order = self._epoch_order(self.epoch)
 
 
-def eval_batches(split: Split, batch_size: int, max_examples: int = 0, rank: int = 0, world_size: int = 1):  # noqa: ANN201
+def eval_batches(split: Split, batch_size: int, max_examples: int = 0, rank: int = 0, world_size: int = 1):
     """Yield (example indices, Batch) over the split in order; the last batch is padded."""
     n = len(split.inputs) if not max_examples else min(max_examples, len(split.inputs))
     puzzle_of = _example_puzzle(split)

@@ -137,7 +137,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any reader failure means an unreadable file
+    except Exception as e:
         raise CheckpointError(f"cannot read checkpoint {path}: {type(e).__name__}: {str(e)[:120]}") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"checkpoint {path} does not hold a state dict")

@@ -115,7 +115,7 @@ def load_checkpoint(path: Path) -> dict:
             continue
         try:
             out[key] = load_file(str(f))
-        except Exception as e:  # noqa: BLE001 - safetensors raises several types for bad files
+        except Exception as e:
             raise CheckpointError(f"{f} is not a valid safetensors file ({str(e)[:80]})") from None
     if out["model"] is None:
         raise CheckpointError(f"checkpoint {path} has no model.safetensors")

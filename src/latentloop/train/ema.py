@@ -22,7 +22,7 @@ class EMA:
             self.shadow[n].lerp_(p.detach(), 1 - self.decay)
 
     @contextmanager
-    def applied(self):  # noqa: ANN201
+    def applied(self):
         """Temporarily swap the EMA weights into the model."""
         backup = {n: p.detach().clone() for n, p in self.params.items()}
         with torch.no_grad():

@@ -26,8 +26,7 @@ from tqdm import tqdm
 from latentloop.config import RunConfig, save_config, to_dict
 from latentloop.data.format import Split, read_split
 from latentloop.data.loader import Batch, TrainStream
-from latentloop.errors import CheckpointError, LatentloopError
-from latentloop.evaluate.metrics import token_and_exact
+from latentloop.errors import CheckpointError, ConfigError, LatentloopError
 from latentloop.evaluate.runner import evaluate
 from latentloop.model.halting import halt_decision, q_continue_target
 from latentloop.model.reasoner import Reasoner
@@ -97,7 +96,7 @@ def supervision_step(model: Reasoner, carry: Carry, batch: Batch, cfg: RunConfig
     return Carry(out.states, steps, halted, data), loss
 
 
-def step_metrics(carry: Carry, loss: LossOutput, logits_preds_exact: torch.Tensor | None = None) -> dict:
+def step_metrics(carry: Carry, loss: LossOutput) -> dict:
     """The references' training metrics: averaged over slots that halted at this step."""
     done = carry.halted & (loss.n_scored > 0) & carry.data.valid
     count = int(done.sum())
@@ -119,7 +118,12 @@ def total_steps(cfg: RunConfig, train: Split) -> int:
 
 
 def build_model(cfg: RunConfig, split: Split) -> Reasoner:
+    """The preset's model sized for the dataset; a mismatch with data.seq_len / vocab_size is an error."""
     meta = split.metadata
+    for key in ("seq_len", "vocab_size"):
+        want, have = getattr(cfg.data, key), getattr(meta, key)
+        if want and want != have:
+            raise ConfigError(f"data.{key}={want} but the dataset at {cfg.data.path} has {key}={have}")
     return Reasoner(cfg.model, meta.vocab_size, meta.seq_len, meta.num_puzzle_identifiers)
 
 
@@ -137,8 +141,9 @@ class Trainer:
         data = Path(cfg.data.path)
         self.train_split = read_split(data / "train")
         self.test_split = read_split(data / "test") if (data / "test").is_dir() else None
-        torch.manual_seed(t.seed + self.dist.rank)
+        torch.manual_seed(t.seed)  # identical initial weights on every rank
         self.model = build_model(cfg, self.train_split).to(self.device)
+        torch.manual_seed(t.seed + self.dist.rank)
         if t.compile:
             for stack in self.model.stacks.values():
                 stack.compile()
@@ -168,7 +173,10 @@ class Trainer:
         carry = self.carry.tensors() if self.carry is not None else {}
         carry["rng.torch"] = torch.get_rng_state()
         carry["rng.generator"] = self.generator.get_state()
-        extra = {"stream": self.stream.state_dict(), "elapsed": self.elapsed, "config": to_dict(self.cfg)}
+        meta = self.train_split.metadata
+        extra = {"stream": self.stream.state_dict(), "elapsed": self.elapsed, "config": to_dict(self.cfg),
+                 "model_shape": {"vocab_size": meta.vocab_size, "seq_len": meta.seq_len,
+                                 "num_puzzle_identifiers": meta.num_puzzle_identifiers}}
         return save_checkpoint(self.run_dir, self.step, model=self.model,
                                ema_shadow=self.ema.shadow if self.ema else None, optimizers=self.optimizers,
                                carry=carry, extra=extra)
@@ -183,15 +191,20 @@ class Trainer:
         load_into(self.model, ckpt["model"])
         if self.ema and ckpt["ema"] is not None:
             self.ema.shadow = {k: v.to(self.device) for k, v in ckpt["ema"].items()}
-        for key, opt in self.optimizers.items():
-            opt.load_state_dict(optimizer_state(ckpt, key))
         state = ckpt["state"]
+        for key, opt in self.optimizers.items():
+            if key in state.get("optimizers", {}):  # absent in imported reference checkpoints
+                opt.load_state_dict(optimizer_state(ckpt, key))
         self.step, self.elapsed = state["step"], state.get("elapsed", 0.0)
-        self.stream.load_state_dict(state["stream"])
-        carry = dict(ckpt["carry"])
-        torch.set_rng_state(carry.pop("rng.torch"))
-        self.generator.set_state(carry.pop("rng.generator"))
+        if state.get("stream"):
+            self.stream.load_state_dict(state["stream"])
+        carry = dict(ckpt["carry"] or {})
+        if "rng.torch" in carry:
+            torch.set_rng_state(carry.pop("rng.torch"))
+            self.generator.set_state(carry.pop("rng.generator"))
         self.carry = Carry.from_tensors(carry, self.device) if carry else None
+        if self.ema and ckpt["ema"] is None:
+            self.ema = EMA(self.model.dense_parameters(), self.cfg.train.ema_decay)
 
     # -- evaluation --------------------------------------------------------------------------
 
@@ -263,6 +276,7 @@ class Trainer:
                                 exact=f"{metrics.get('exact_accuracy', float('nan')):.3f}", ex_s=f"{rate:.0f}")
             if t.eval_interval and self.step % t.eval_interval == 0 and self.step < self.total_steps:
                 last_eval = self._eval_and_log(log)
+                window_examples, window_start = 0, time.perf_counter()  # keep eval out of the rate
             if t.checkpoint_interval and self.step % t.checkpoint_interval == 0:
                 self.save()
         bar.close()

@@ -1,0 +1,36 @@
+# latentloop: the two commands of the quick start, plus lint.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+DEMO    := demo
+# Equal wall-clock budget (seconds of training) for the recursive model and its baseline.
+DEMO_BUDGET ?= 210
+
+.PHONY: demo test lint venv clean-demo
+
+$(BIN)/latentloop: pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/latentloop
+
+demo: $(BIN)/latentloop
+	$(BIN)/latentloop data build sudoku --size 6 --train 1000 --test 500 --aug 100 --seed 0 --out $(DEMO)/data/sudoku6
+	$(BIN)/latentloop train trm-sudoku6-cpu run_dir=$(DEMO)/trm data.path=$(DEMO)/data/sudoku6 \
+		train.time_budget_s=$(DEMO_BUDGET)
+	$(BIN)/latentloop train trm-sudoku6-cpu run_dir=$(DEMO)/baseline data.path=$(DEMO)/data/sudoku6 \
+		train.time_budget_s=$(DEMO_BUDGET) model.outer_cycles=1 model.inner_cycles=1 model.halt_max_steps=1 \
+		model.halting=none model.grad_calls=-1 eval.steps=1
+	$(BIN)/latentloop report $(DEMO)/trm --baseline $(DEMO)/baseline --out $(DEMO)/report
+	@echo "report: $(DEMO)/report/report.md"
+
+test: $(BIN)/latentloop
+	$(BIN)/pytest -q
+
+lint: $(BIN)/latentloop
+	$(BIN)/ruff check src tests benchmarks
+
+clean-demo:
+	rm -rf $(DEMO)

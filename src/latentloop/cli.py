@@ -1,0 +1,240 @@
+"""`latentloop` command line: one verb table, each verb a thin call into the module that owns it.
+
+    latentloop presets                              list the packaged presets
+    latentloop config PRESET [k=v ...]              print the resolved config
+    latentloop info PRESET [k=v ...]                architecture, parameter count, effective depth
+    latentloop data build sudoku --size 6 ...       build a dataset
+    latentloop train PRESET [k=v ...] [--resume]    train (resumes from run_dir's latest checkpoint)
+    latentloop eval RUN_DIR [--steps N]             accuracy per supervision step, as a table and JSON
+    latentloop solve RUN_DIR PUZZLE                 solve one puzzle and show the answer
+    latentloop import-checkpoint ...                turn a reference checkpoint into a run directory
+    latentloop report RUN_DIR [--baseline RUN_DIR]  report.md with curves and a solving picture
+
+Bad input of any kind ends with one `error: ...` line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from latentloop.errors import LatentloopError
+
+
+def cmd_presets(args: argparse.Namespace) -> None:
+    from latentloop.config import preset_names, read_preset
+
+    for name in preset_names():
+        raw = read_preset(name)
+        model = raw.get("model", {})
+        print(f"{name:24s} hidden={model.get('hidden_size', '?')} mixer={model.get('mixer', '?')} "
+              f"data={raw.get('data', {}).get('path', '?')}")
+
+
+def cmd_config(args: argparse.Namespace) -> None:
+    import yaml
+
+    from latentloop.config import load_config, to_dict
+
+    print(yaml.safe_dump(to_dict(load_config(args.preset, args.overrides)), sort_keys=False), end="")
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    from latentloop.config import load_config
+    from latentloop.data.format import DatasetMetadata
+    from latentloop.model.reasoner import Reasoner
+
+    cfg = load_config(args.preset, args.overrides)
+    meta_path = Path(cfg.data.path) / "train" / "dataset.json"
+    if meta_path.is_file():
+        meta = DatasetMetadata.from_json(meta_path)
+        vocab, seq, n_ids = meta.vocab_size, meta.seq_len, meta.num_puzzle_identifiers
+    elif cfg.data.seq_len and cfg.data.vocab_size:
+        vocab, seq, n_ids = cfg.data.vocab_size, cfg.data.seq_len, cfg.data.num_puzzle_identifiers
+    else:
+        raise LatentloopError(f"no dataset at {cfg.data.path}: set data.seq_len and data.vocab_size to size the model")
+    model = Reasoner(cfg.model, vocab, seq, 1)
+    m = cfg.model
+    calls = sum(op.kind == "call" for op in model.ops)
+    emb = n_ids * model.puzzle_emb_dim
+    rows = [
+        ("preset", cfg.preset or args.preset),
+        ("streams", ", ".join(m.streams) + f" (answer: {m.answer_stream})"),
+        ("modules", ", ".join(f"{k}: {v.layers} blocks" + (f" ({v.distinct_layers} distinct)" if v.distinct_layers
+                                                             else "") for k, v in m.modules.items())),
+        ("mixer", f"{m.mixer}, pos={m.pos_encoding}, hidden={m.hidden_size}, heads={m.num_heads}"),
+        ("sequence", f"{seq} tokens + {model.prefix_len} puzzle prefix, vocab {vocab}"),
+        ("program", f"{calls} module calls per supervision step, last {model.n_grad_calls} with gradient"),
+        ("effective depth", f"{model.effective_depth()} block applications per supervision step"),
+        ("halting", f"{m.halting}, N_sup={m.halt_max_steps}"),
+        ("parameters", f"{model.num_parameters():,} (puzzle embedding excluded)"),
+        ("puzzle embedding", f"{emb:,} ({n_ids} ids x {model.puzzle_emb_dim})"),
+    ]
+    for k, v in rows:
+        print(f"{k:18s} {v}")
+
+
+def cmd_data_build(args: argparse.Namespace) -> None:
+    from latentloop.data.build_sudoku import build_sudoku_dataset
+
+    start = time.perf_counter()
+    out = build_sudoku_dataset(args.out, size=args.size, n_train=args.train, n_test=args.test, aug=args.aug,
+                               min_rating=args.min_rating, seed=args.seed, progress=not args.quiet)
+    print(f"wrote {out} in {time.perf_counter() - start:.1f} s")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from latentloop.config import config_from_yaml_text, load_config, to_dict
+    from latentloop.train.trainer import Trainer
+
+    if args.resume:
+        run_dir = Path(args.resume)
+        cfg_file = run_dir / "config.yaml"
+        if not cfg_file.is_file():
+            raise LatentloopError(f"cannot resume: {run_dir} has no config.yaml")
+        base = to_dict(config_from_yaml_text(cfg_file.read_text()))
+        cfg = load_config(None, args.overrides + [f"run_dir={run_dir}"], base=base)
+    else:
+        if not args.preset:
+            raise LatentloopError("train needs a preset name (see `latentloop presets`) or --resume RUN_DIR")
+        cfg = load_config(args.preset, args.overrides)
+        if not cfg.run_dir:
+            cfg = load_config(args.preset, args.overrides + [f"run_dir=runs/{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"])
+    result = Trainer(cfg, resume=bool(args.resume), progress=not args.quiet).fit()
+    ev = result["eval"]
+    summary = f"step {result['step']}: run in {cfg.run_dir}"
+    if ev:
+        summary += f"; test exact accuracy {ev['exact_accuracy']:.4f}, token accuracy {ev['token_accuracy']:.4f}"
+    print(summary)
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from latentloop.api import load_run
+    from latentloop.data.format import read_split
+    from latentloop.evaluate.runner import evaluate
+
+    run = load_run(args.run_dir)
+    data = Path(args.data or run.cfg.data.path)
+    split = read_split(data / "test")
+    steps = args.steps or run.cfg.eval.steps or run.cfg.model.halt_max_steps
+    result = evaluate(run.model, split, steps, run.cfg.eval.batch_size, args.max_examples, progress=not args.quiet)
+    result = {"run_dir": str(args.run_dir), "checkpoint_step": run.step, "data": str(data), **result}
+    print(f"{'step':>5s} {'exact':>8s} {'token':>8s}")
+    for t, (e, k) in enumerate(zip(result["exact_accuracy_per_step"], result["token_accuracy_per_step"], strict=True)):
+        print(f"{t + 1:5d} {e:8.4f} {k:8.4f}")
+    print(f"examples {result['count']}, exact accuracy {result['exact_accuracy']:.4f}, "
+          f"mean halting step {result['mean_halt_steps']:.2f} (exact at halt {result['exact_accuracy_at_halt']:.4f})")
+    out = Path(args.json or Path(args.run_dir) / "eval.json")
+    out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {out}")
+
+
+def cmd_solve(args: argparse.Namespace) -> None:
+    from latentloop.api import load_run, solve_sudoku
+    from latentloop.tasks import sudoku
+
+    run = load_run(args.run_dir)
+    (sol,) = solve_sudoku(run.model, [args.puzzle], steps=args.steps)
+    print(sudoku.render(sol.answer, givens=sol.puzzle))
+    status = "valid" if sol.valid else f"NOT valid ({int(sudoku.violations(sol.answer).sum())} cells break a rule)"
+    print(f"{sudoku.to_line(sol.answer)}\n{status}; {sol.steps_used} refinement step(s)")
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from latentloop.api import import_reference_run
+
+    out = import_reference_run(args.weights, args.config, args.format, args.out, data_path=args.data)
+    print(f"wrote run directory {out}")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from latentloop.viz.report import write_report
+
+    out = write_report(args.run_dir, baseline=args.baseline, out_dir=args.out)
+    print(f"wrote {out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="latentloop", description="Latent recursive reasoning: HRM, TRM, SRM.")
+    sub = p.add_subparsers(dest="verb", required=True)
+
+    s = sub.add_parser("presets", help="list the packaged presets")
+    s.set_defaults(func=cmd_presets)
+    for name, func, helptext in (("config", cmd_config, "print a resolved config"),
+                                 ("info", cmd_info, "architecture, parameter count, effective depth")):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("preset")
+        s.add_argument("overrides", nargs="*", help="section.key=value")
+        s.set_defaults(func=func)
+
+    s = sub.add_parser("data", help="build datasets")
+    dsub = s.add_subparsers(dest="action", required=True)
+    b = dsub.add_parser("build", help="build a dataset")
+    bsub = b.add_subparsers(dest="task", required=True)
+    sd = bsub.add_parser("sudoku", help="generated Sudoku with unique solutions")
+    sd.add_argument("--size", type=int, choices=(4, 6, 9), default=9)
+    sd.add_argument("--train", type=int, default=1000, help="training puzzles (groups)")
+    sd.add_argument("--test", type=int, default=1000, help="test puzzles")
+    sd.add_argument("--aug", type=int, default=0, help="augmented copies per training puzzle")
+    sd.add_argument("--min-rating", type=float, default=0.0, help="keep puzzles rated at least this (guesses)")
+    sd.add_argument("--seed", type=int, default=0)
+    sd.add_argument("--out", required=True)
+    sd.add_argument("--quiet", action="store_true")
+    sd.set_defaults(func=cmd_data_build)
+
+    s = sub.add_parser("train", help="train a preset")
+    s.add_argument("preset", nargs="?")
+    s.add_argument("overrides", nargs="*", help="section.key=value")
+    s.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("eval", help="evaluate a run on its test split")
+    s.add_argument("run_dir")
+    s.add_argument("--steps", type=int, default=0, help="supervision steps (may exceed training's N_sup)")
+    s.add_argument("--max-examples", type=int, default=0)
+    s.add_argument("--data", help="dataset directory (default: the run's)")
+    s.add_argument("--json", help="where to write the JSON (default: RUN_DIR/eval.json)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("solve", help="solve one Sudoku given as a one-line string")
+    s.add_argument("run_dir")
+    s.add_argument("puzzle")
+    s.add_argument("--steps", type=int, default=0)
+    s.set_defaults(func=cmd_solve)
+
+    s = sub.add_parser("import-checkpoint", help="turn a reference (HRM/TRM) checkpoint into a run directory")
+    s.add_argument("--format", required=True, choices=("trm", "trm_singlez", "hrm"))
+    s.add_argument("--config", required=True, help="the reference's architecture config (JSON)")
+    s.add_argument("--data", help="dataset directory to record in the run's config")
+    s.add_argument("weights")
+    s.add_argument("out")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("report", help="write report.md with curves and a step-by-step picture")
+    s.add_argument("run_dir")
+    s.add_argument("--baseline", help="a second run to compare against")
+    s.add_argument("--out", help="output directory (default: RUN_DIR/report)")
+    s.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except LatentloopError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
