@@ -147,8 +147,16 @@ def matmul_peak(dtype: torch.dtype, size: int, reps: int) -> Peak:
 def make_config(preset: str, setting: str, overrides: list[str]) -> RunConfig:
     """The preset with the setting's dtype / compile, no halting exploration, CPU, plus user overrides."""
     dtype, compiled = SETTINGS[setting]
-    return load_config(preset, [f"model.forward_dtype={dtype}", f"train.compile={str(compiled).lower()}",
-                                "model.halt_exploration_prob=0", "train.device=cpu", *overrides])
+    return load_config(
+        preset,
+        [
+            f"model.forward_dtype={dtype}",
+            f"train.compile={str(compiled).lower()}",
+            "model.halt_exploration_prob=0",
+            "train.device=cpu",
+            *overrides,
+        ],
+    )
 
 
 def random_batch(batch: int, seq_len: int, vocab: int, generator: torch.Generator) -> Batch:
@@ -171,10 +179,12 @@ class Bench:
         self.model.train()
         t = cfg.train
         self.optimizers: list[torch.optim.Optimizer] = [
-            AdamATan2([p for _, p in self.model.dense_parameters()], lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)]
+            AdamATan2([p for _, p in self.model.dense_parameters()], lr=1e-4, betas=(0.9, 0.95), weight_decay=0.1)
+        ]
         if self.model.puzzle_emb is not None:  # the trainer steps the sparse puzzle table separately
-            self.optimizers.append(SparseSignSGD([self.model.puzzle_emb], lr=t.puzzle_emb_lr,
-                                                 weight_decay=t.puzzle_emb_weight_decay))
+            self.optimizers.append(
+                SparseSignSGD([self.model.puzzle_emb], lr=t.puzzle_emb_lr, weight_decay=t.puzzle_emb_weight_decay)
+            )
         gen = torch.Generator().manual_seed(seed)
         self.batch = random_batch(batch, seq_len, vocab, gen)
         self.generator = torch.Generator().manual_seed(seed + 1)
@@ -238,21 +248,40 @@ def measure(preset: str, setting: str, args: argparse.Namespace, peaks: dict[str
     for _ in range(args.warmup + (1 if cfg.train.compile else 0)):
         bench.train_step()
     warmup = time.perf_counter() - t0
-    log(f"{tag} warm-up{' + compile' if cfg.train.compile else ''} {warmup:.1f} s; "
-        f"timing >= {args.seconds:g} s and >= {args.steps} steps")
+    log(
+        f"{tag} warm-up{' + compile' if cfg.train.compile else ''} {warmup:.1f} s; "
+        f"timing >= {args.seconds:g} s and >= {args.steps} steps"
+    )
 
     steps, wall, foreign = time_steps(bench.train_step, args.seconds, args.steps)
     rate = batch * steps / wall
     gflops = rate * flops_train / 1e9
     result = Result(
-        preset=preset, setting=setting, forward_dtype=cfg.model.forward_dtype, compile=cfg.train.compile,
-        hidden_size=cfg.model.hidden_size, mixer=cfg.model.mixer, seq_len=cfg.data.seq_len,
-        params=bench.model.num_parameters(), batch=batch, flops_per_example_step=flops_train, warmup_s=warmup,
-        timed_steps=steps, timed_s=wall, example_steps_per_s=rate, gflops=gflops,
-        frac_fp32_peak=gflops / peaks["fp32"].gflops, frac_bf16_peak=gflops / peaks["bf16"].gflops,
-        foreign_cores=foreign, eval_flops_per_puzzle=flops_eval, overrides=list(args.override))
-    log(f"{tag} {steps} steps in {wall:.1f} s: {rate:.2f} example-steps/s, {gflops:.1f} GFLOP/s"
-        + (f", foreign cores {foreign:.2f}" if foreign is not None else ""))
+        preset=preset,
+        setting=setting,
+        forward_dtype=cfg.model.forward_dtype,
+        compile=cfg.train.compile,
+        hidden_size=cfg.model.hidden_size,
+        mixer=cfg.model.mixer,
+        seq_len=cfg.data.seq_len,
+        params=bench.model.num_parameters(),
+        batch=batch,
+        flops_per_example_step=flops_train,
+        warmup_s=warmup,
+        timed_steps=steps,
+        timed_s=wall,
+        example_steps_per_s=rate,
+        gflops=gflops,
+        frac_fp32_peak=gflops / peaks["fp32"].gflops,
+        frac_bf16_peak=gflops / peaks["bf16"].gflops,
+        foreign_cores=foreign,
+        eval_flops_per_puzzle=flops_eval,
+        overrides=list(args.override),
+    )
+    log(
+        f"{tag} {steps} steps in {wall:.1f} s: {rate:.2f} example-steps/s, {gflops:.1f} GFLOP/s"
+        + (f", foreign cores {foreign:.2f}" if foreign is not None else "")
+    )
 
     if not args.no_eval:
         bench.model.eval()
@@ -280,8 +309,10 @@ def warn_if_busy(threads: int) -> None:
     cores = os.cpu_count() or 1
     if foreign is not None and foreign > FOREIGN_LIMIT and threads + foreign > cores + FOREIGN_LIMIT:
         hint = " Run on an idle machine" + (", or pass --threads 1." if threads > 1 else ".")
-        log(f"warning: other processes use {foreign:.1f} of {cores} cores, so {threads} torch thread(s) "
-            f"will be oversubscribed and the figures too low.{hint}")
+        log(
+            f"warning: other processes use {foreign:.1f} of {cores} cores, so {threads} torch thread(s) "
+            f"will be oversubscribed and the figures too low.{hint}"
+        )
 
 
 def cpu_name() -> str:
@@ -315,10 +346,14 @@ def markdown(results: list[Result], peaks: dict[str, Peak], threads: int) -> str
         lines.append(
             f"| {r.preset} | {r.setting} | {r.hidden_size} | {r.params:,} | {r.batch} | {r.example_steps_per_s:.2f} "
             f"| {r.flops_per_example_step / 1e9:.3f} | {r.gflops:.1f} | {100 * r.frac_fp32_peak:.0f}% "
-            f"| {100 * r.frac_bf16_peak:.0f}% | {ev} | {r.warmup_s:.1f} | {fc} |")
+            f"| {100 * r.frac_bf16_peak:.0f}% | {ev} | {r.warmup_s:.1f} | {fc} |"
+        )
     if flagged:
-        lines += ["", f"\\* other processes used more than {FOREIGN_LIMIT} cores during the timed window: "
-                      "the figure is lower than on an idle machine."]
+        lines += [
+            "",
+            f"\\* other processes used more than {FOREIGN_LIMIT} cores during the timed window: "
+            "the figure is lower than on an idle machine.",
+        ]
     return "\n".join(lines)
 
 
@@ -331,26 +366,46 @@ def _plan_text() -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run (< 30 s): demo preset, fp32 and bf16 eager, batch 4, 2 timed steps, 512^2 matmul, "
-                        "1 thread (so a busy machine cannot make it crawl)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run (< 30 s): demo preset, fp32 and bf16 eager, batch 4, 2 timed steps, 512^2 matmul, "
+        "1 thread (so a busy machine cannot make it crawl)",
+    )
     p.add_argument("--presets", default=None, help=f"comma-separated preset names (default {DEFAULT_PRESETS})")
-    p.add_argument("--settings", default=None,
-                   help=f"comma-separated subset of {','.join(SETTINGS)} for every preset "
-                        f"(default per preset: {_plan_text()}; "
-                        "others fp32,bf16+compile)")
-    p.add_argument("--batch", type=int, default=None,
-                   help="examples per step (default min(preset's global batch, 64); 4 with --quick)")
+    p.add_argument(
+        "--settings",
+        default=None,
+        help=f"comma-separated subset of {','.join(SETTINGS)} for every preset "
+        f"(default per preset: {_plan_text()}; "
+        "others fp32,bf16+compile)",
+    )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="examples per step (default min(preset's global batch, 64); 4 with --quick)",
+    )
     p.add_argument("--seconds", type=float, default=None, help="timed training seconds per setting (default 30)")
     p.add_argument("--steps", type=int, default=None, help="minimum timed steps per setting (default 3; 2 quick)")
     p.add_argument("--warmup", type=int, default=1, help="warm-up steps after the FLOP count (+1 when compiled)")
-    p.add_argument("--threads", type=int, default=None,
-                   help=f"torch threads (default torch's, here {torch.get_num_threads()}; 1 with --quick)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help=f"torch threads (default torch's, here {torch.get_num_threads()}; 1 with --quick)",
+    )
     p.add_argument("--matmul-size", type=int, default=None, help="matmul size for the peak (default 2048; 512 quick)")
-    p.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
-                   help="config override for every preset, e.g. model.hidden_size=256 (repeatable)")
+    p.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override for every preset, e.g. model.hidden_size=256 (repeatable)",
+    )
     p.add_argument("--no-eval", action="store_true", help="skip the eval-only forward throughput")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     args = p.parse_args(argv)
@@ -376,10 +431,14 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     warn_if_busy(threads)
     reps = 3 if args.quick else 5
-    peaks = {"fp32": matmul_peak(torch.float32, args.matmul_size, reps),
-             "bf16": matmul_peak(torch.bfloat16, args.matmul_size, reps)}
-    log(f"matmul peak ({args.matmul_size}^2, {threads} threads): fp32 {peaks['fp32'].gflops:.1f} GFLOP/s, "
-        f"bf16 {peaks['bf16'].gflops:.1f} GFLOP/s")
+    peaks = {
+        "fp32": matmul_peak(torch.float32, args.matmul_size, reps),
+        "bf16": matmul_peak(torch.bfloat16, args.matmul_size, reps),
+    }
+    log(
+        f"matmul peak ({args.matmul_size}^2, {threads} threads): fp32 {peaks['fp32'].gflops:.1f} GFLOP/s, "
+        f"bf16 {peaks['bf16'].gflops:.1f} GFLOP/s"
+    )
 
     results = []
     for preset in [s.strip() for s in args.presets.split(",") if s.strip()]:
@@ -391,11 +450,20 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        record = {"machine": {"cpu": cpu_name(), "platform": platform.platform(), "torch": torch.__version__,
-                              "python": platform.python_version(), "threads": threads, "cpu_count": os.cpu_count()},
-                  "peak": {k: asdict(v) for k, v in peaks.items()},
-                  "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-                  "results": [asdict(r) for r in results], "total_s": time.perf_counter() - start}
+        record = {
+            "machine": {
+                "cpu": cpu_name(),
+                "platform": platform.platform(),
+                "torch": torch.__version__,
+                "python": platform.python_version(),
+                "threads": threads,
+                "cpu_count": os.cpu_count(),
+            },
+            "peak": {k: asdict(v) for k, v in peaks.items()},
+            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+            "results": [asdict(r) for r in results],
+            "total_s": time.perf_counter() - start,
+        }
         args.json.write_text(json.dumps(record, indent=1) + "\n")
         log(f"wrote {args.json}")
     log(f"total {time.perf_counter() - start:.1f} s")

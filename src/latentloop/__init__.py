@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "import_reference_run", "load_reference_checkpoint", "load_run", "solve_sudoku"]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy: `import latentloop` stays cheap (no torch)
+def __getattr__(name: str):
     if name in __all__:
         from latentloop import api
 

@@ -85,13 +85,13 @@ def solve_sudoku(model: Reasoner, puzzles: list[str], steps: int | None = None) 
                 stop = t + 1
                 break
         answer = traj[stop - 1]
-        out.append(Solution(g, answer, stop, bool(sudoku.verify(g, answer, shape)), traj,
-                            [float(q[i]) for q in qs]))
+        out.append(Solution(g, answer, stop, bool(sudoku.verify(g, answer, shape)), traj, [float(q[i]) for q in qs]))
     return out
 
 
-def import_reference_run(weights: str | Path, config_path: str | Path, fmt: str, out: str | Path,
-                         data_path: str | None = None) -> Path:
+def import_reference_run(
+    weights: str | Path, config_path: str | Path, fmt: str, out: str | Path, data_path: str | None = None
+) -> Path:
     """Write a run directory (config + step-0 checkpoint) holding a reference checkpoint's weights.
 
     `eval`, `solve` and `train --resume` then work on it; training starts fresh optimizer state.
@@ -107,13 +107,26 @@ def import_reference_run(weights: str | Path, config_path: str | Path, fmt: str,
         raise CheckpointError(f"cannot read reference config {config_path} ({type(e).__name__})") from None
     model = load_reference_checkpoint(weights, ref_cfg, fmt)
     out = Path(out)
-    cfg = RunConfig(model=model.cfg, data=DataConfig(path=data_path or "", seq_len=model.seq_len,
-                                                    vocab_size=model.vocab_size), run_dir=str(out),
-                    preset=f"imported-{fmt}")
+    cfg = RunConfig(
+        model=model.cfg,
+        data=DataConfig(path=data_path or "", seq_len=model.seq_len, vocab_size=model.vocab_size),
+        run_dir=str(out),
+        preset=f"imported-{fmt}",
+    )
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
     n_ids = model.puzzle_emb.shape[0] if model.puzzle_emb is not None else 1
-    save_checkpoint(out, 0, model=model, ema_shadow=None, optimizers={}, carry={}, extra={
-        "imported_from": str(weights), "reference_format": fmt,
-        "model_shape": {"vocab_size": model.vocab_size, "seq_len": model.seq_len, "num_puzzle_identifiers": n_ids}})
+    save_checkpoint(
+        out,
+        0,
+        model=model,
+        ema_shadow=None,
+        optimizers={},
+        carry={},
+        extra={
+            "imported_from": str(weights),
+            "reference_format": fmt,
+            "model_shape": {"vocab_size": model.vocab_size, "seq_len": model.seq_len, "num_puzzle_identifiers": n_ids},
+        },
+    )
     return out

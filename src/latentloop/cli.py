@@ -30,8 +30,10 @@ def cmd_presets(args: argparse.Namespace) -> None:
     for name in preset_names():
         raw = read_preset(name)
         model = raw.get("model", {})
-        print(f"{name:24s} hidden={model.get('hidden_size', '?')} mixer={model.get('mixer', '?')} "
-              f"data={raw.get('data', {}).get('path', '?')}")
+        print(
+            f"{name:24s} hidden={model.get('hidden_size', '?')} mixer={model.get('mixer', '?')} "
+            f"data={raw.get('data', {}).get('path', '?')}"
+        )
 
 
 def cmd_config(args: argparse.Namespace) -> None:
@@ -63,8 +65,13 @@ def cmd_info(args: argparse.Namespace) -> None:
     rows = [
         ("preset", cfg.preset or args.preset),
         ("streams", ", ".join(m.streams) + f" (answer: {m.answer_stream})"),
-        ("modules", ", ".join(f"{k}: {v.layers} blocks" + (f" ({v.distinct_layers} distinct)" if v.distinct_layers
-                                                             else "") for k, v in m.modules.items())),
+        (
+            "modules",
+            ", ".join(
+                f"{k}: {v.layers} blocks" + (f" ({v.distinct_layers} distinct)" if v.distinct_layers else "")
+                for k, v in m.modules.items()
+            ),
+        ),
         ("mixer", f"{m.mixer}, pos={m.pos_encoding}, hidden={m.hidden_size}, heads={m.num_heads}"),
         ("sequence", f"{seq} tokens + {model.prefix_len} puzzle prefix, vocab {vocab}"),
         ("program", f"{calls} module calls per supervision step, last {model.n_grad_calls} with gradient"),
@@ -81,8 +88,16 @@ def cmd_data_build(args: argparse.Namespace) -> None:
     from latentloop.data.build_sudoku import build_sudoku_dataset
 
     start = time.perf_counter()
-    out = build_sudoku_dataset(args.out, size=args.size, n_train=args.train, n_test=args.test, aug=args.aug,
-                               min_rating=args.min_rating, seed=args.seed, progress=not args.quiet)
+    out = build_sudoku_dataset(
+        args.out,
+        size=args.size,
+        n_train=args.train,
+        n_test=args.test,
+        aug=args.aug,
+        min_rating=args.min_rating,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
     print(f"wrote {out} in {time.perf_counter() - start:.1f} s")
 
 
@@ -96,13 +111,15 @@ def cmd_train(args: argparse.Namespace) -> None:
         if not cfg_file.is_file():
             raise LatentloopError(f"cannot resume: {run_dir} has no config.yaml")
         base = to_dict(config_from_yaml_text(cfg_file.read_text()))
-        cfg = load_config(None, args.overrides + [f"run_dir={run_dir}"], base=base)
+        cfg = load_config(None, [*args.overrides, f"run_dir={run_dir}"], base=base)
     else:
         if not args.preset:
             raise LatentloopError("train needs a preset name (see `latentloop presets`) or --resume RUN_DIR")
         cfg = load_config(args.preset, args.overrides)
         if not cfg.run_dir:
-            cfg = load_config(args.preset, args.overrides + [f"run_dir=runs/{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"])
+            cfg = load_config(
+                args.preset, args.overrides + [f"run_dir=runs/{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"]
+            )
     result = Trainer(cfg, resume=bool(args.resume), progress=not args.quiet).fit()
     ev = result["eval"]
     summary = f"step {result['step']}: run in {cfg.run_dir}"
@@ -125,8 +142,10 @@ def cmd_eval(args: argparse.Namespace) -> None:
     print(f"{'step':>5s} {'exact':>8s} {'token':>8s}")
     for t, (e, k) in enumerate(zip(result["exact_accuracy_per_step"], result["token_accuracy_per_step"], strict=True)):
         print(f"{t + 1:5d} {e:8.4f} {k:8.4f}")
-    print(f"examples {result['count']}, exact accuracy {result['exact_accuracy']:.4f}, "
-          f"mean halting step {result['mean_halt_steps']:.2f} (exact at halt {result['exact_accuracy_at_halt']:.4f})")
+    print(
+        f"examples {result['count']}, exact accuracy {result['exact_accuracy']:.4f}, "
+        f"mean halting step {result['mean_halt_steps']:.2f} (exact at halt {result['exact_accuracy_at_halt']:.4f})"
+    )
     out = Path(args.json or Path(args.run_dir) / "eval.json")
     out.write_text(json.dumps(result, indent=1))
     print(f"wrote {out}")
@@ -163,8 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("presets", help="list the packaged presets")
     s.set_defaults(func=cmd_presets)
-    for name, func, helptext in (("config", cmd_config, "print a resolved config"),
-                                 ("info", cmd_info, "architecture, parameter count, effective depth")):
+    for name, func, helptext in (
+        ("config", cmd_config, "print a resolved config"),
+        ("info", cmd_info, "architecture, parameter count, effective depth"),
+    ):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("preset")
         s.add_argument("overrides", nargs="*", help="section.key=value")

@@ -185,8 +185,7 @@ def eval_count(expr: int | str, counts: dict[str, int], key: str) -> int:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -ev(node.operand)
         if isinstance(node, ast.BinOp):
-            ops = {ast.Add: int.__add__, ast.Sub: int.__sub__, ast.Mult: int.__mul__,
-                   ast.FloorDiv: int.__floordiv__}
+            ops = {ast.Add: int.__add__, ast.Sub: int.__sub__, ast.Mult: int.__mul__, ast.FloorDiv: int.__floordiv__}
             if type(node.op) in ops:
                 return ops[type(node.op)](ev(node.left), ev(node.right))
         raise ConfigError(f"{key}: unsupported expression {expr!r}")
@@ -208,8 +207,7 @@ def validate(cfg: RunConfig) -> None:
     if m.hidden_size <= 0:
         raise ConfigError(f"model.hidden_size must be positive, got {m.hidden_size}")
     if m.mixer == "attention" and m.hidden_size % m.num_heads:
-        raise ConfigError(
-            f"model.hidden_size={m.hidden_size} is not divisible by model.num_heads={m.num_heads}")
+        raise ConfigError(f"model.hidden_size={m.hidden_size} is not divisible by model.num_heads={m.num_heads}")
     if m.mixer == "attention" and m.pos_encoding == "rope" and (m.hidden_size // m.num_heads) % 2:
         raise ConfigError("model.pos_encoding=rope needs an even head dimension (hidden_size / num_heads)")
     if m.halt_max_steps < 1:
@@ -391,8 +389,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
     return data
 
 
-def load_config(preset: str | None = None, overrides: list[str] | None = None,
-                base: dict | None = None) -> RunConfig:
+def load_config(preset: str | None = None, overrides: list[str] | None = None, base: dict | None = None) -> RunConfig:
     """Resolve a preset (or a base dict) plus overrides into a validated RunConfig."""
     data = dict(base) if base is not None else (read_preset(preset) if preset else {})
     data = apply_overrides(data, overrides or [])

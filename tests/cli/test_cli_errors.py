@@ -48,8 +48,17 @@ def test_corrupt_dataset_json(tmp_path: Path, sudoku4_dataset: Path, capsys) -> 
     data = tmp_path / "data"
     shutil.copytree(sudoku4_dataset, data)
     (data / "train" / "dataset.json").write_text("{ not json")
-    code, err = run_cli(["train", "trm-sudoku4-cpu", f"data.path={data}", f"run_dir={tmp_path / 'run'}",
-                         "train.max_steps=1", "--quiet"], capsys)
+    code, err = run_cli(
+        [
+            "train",
+            "trm-sudoku4-cpu",
+            f"data.path={data}",
+            f"run_dir={tmp_path / 'run'}",
+            "train.max_steps=1",
+            "--quiet",
+        ],
+        capsys,
+    )
     assert_one_line_error(code, err, "dataset.json")
 
 
@@ -61,16 +70,37 @@ def test_missing_dataset_field(tmp_path: Path, sudoku4_dataset: Path, capsys) ->
     meta = json.loads((data / "train" / "dataset.json").read_text())
     del meta["seq_len"]
     (data / "train" / "dataset.json").write_text(json.dumps(meta))
-    code, err = run_cli(["train", "trm-sudoku4-cpu", f"data.path={data}", f"run_dir={tmp_path / 'run'}",
-                         "train.max_steps=1", "--quiet"], capsys)
+    code, err = run_cli(
+        [
+            "train",
+            "trm-sudoku4-cpu",
+            f"data.path={data}",
+            f"run_dir={tmp_path / 'run'}",
+            "train.max_steps=1",
+            "--quiet",
+        ],
+        capsys,
+    )
     assert_one_line_error(code, err, "seq_len")
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, sudoku4_dataset: Path) -> Path:
     run = tmp_path_factory.mktemp("runs") / "tiny"
-    assert main(["train", "trm-sudoku4-cpu", f"data.path={sudoku4_dataset}", f"run_dir={run}",
-                 "train.max_steps=3", "eval.max_examples=8", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "trm-sudoku4-cpu",
+                f"data.path={sudoku4_dataset}",
+                f"run_dir={run}",
+                "train.max_steps=3",
+                "eval.max_examples=8",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     return run
 
 
@@ -103,8 +133,11 @@ def test_solve_prints_grid(trained_run: Path, capsys) -> None:
 
 def test_console_script_exit_status(tmp_path: Path) -> None:
     """The installed entry point, as a user runs it."""
-    proc = subprocess.run([sys.executable, "-m", "latentloop.cli", "config", "trm-mlp-sudoku", "model.bogus=1"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "latentloop.cli", "config", "trm-mlp-sudoku", "model.bogus=1"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: unknown config key 'model.bogus'")
     assert "Traceback" not in proc.stderr

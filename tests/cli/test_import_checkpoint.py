@@ -16,8 +16,20 @@ def test_import_trm_and_reproduce_golden(tmp_path: Path, capsys) -> None:
 
     golden = need("golden", "trm_att")
     out = tmp_path / "imported"
-    assert main(["import-checkpoint", "--format", "trm", "--config", str(golden / "config.json"),
-                 str(golden / "weights.safetensors"), str(out)]) == 0
+    assert (
+        main(
+            [
+                "import-checkpoint",
+                "--format",
+                "trm",
+                "--config",
+                str(golden / "config.json"),
+                str(golden / "weights.safetensors"),
+                str(out),
+            ]
+        )
+        == 0
+    )
     run = load_run(out)
     batch = load_file(str(golden / "batch.safetensors"))
     trace = load_file(str(golden / "trace.safetensors"))

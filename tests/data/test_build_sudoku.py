@@ -91,12 +91,8 @@ def test_test_split_and_no_shared_solutions(dataset: Path) -> None:
 
 
 def test_same_seed_is_byte_identical(dataset: Path, tmp_path: Path) -> None:
-    again = build_sudoku_dataset(
-        tmp_path / "again", size=6, n_train=8, n_test=5, aug=3, seed=0, progress=False
-    )
-    other = build_sudoku_dataset(
-        tmp_path / "other", size=6, n_train=8, n_test=5, aug=3, seed=1, progress=False
-    )
+    again = build_sudoku_dataset(tmp_path / "again", size=6, n_train=8, n_test=5, aug=3, seed=0, progress=False)
+    other = build_sudoku_dataset(tmp_path / "other", size=6, n_train=8, n_test=5, aug=3, seed=1, progress=False)
     assert files(again) == files(dataset)
     other_files = files(other)
     assert other_files.keys() == files(dataset).keys()
@@ -104,17 +100,14 @@ def test_same_seed_is_byte_identical(dataset: Path, tmp_path: Path) -> None:
 
 
 def test_min_rating_filters(tmp_path: Path) -> None:
-    out = build_sudoku_dataset(
-        tmp_path / "hard", size=9, n_train=3, n_test=2, aug=0, min_rating=2.0, progress=False
-    )
+    out = build_sudoku_dataset(tmp_path / "hard", size=9, n_train=3, n_test=2, aug=0, min_rating=2.0, progress=False)
     for name in ("train", "test"):
         split = read_split(out / name)
         assert (split.extras["ratings"] >= 2.0).all()
         assert split.num_puzzles == split.num_groups
     counts = json.loads((out / "train" / "dataset.json").read_text())["provenance"]["counts"]
     assert (
-        counts["generated"]
-        == 5 + counts["below_min_rating"] + counts["duplicates"] + counts["solution_in_full_split"]
+        counts["generated"] == 5 + counts["below_min_rating"] + counts["duplicates"] + counts["solution_in_full_split"]
     )
 
 
@@ -133,7 +126,5 @@ def test_bad_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         build_sudoku_dataset(tmp_path / "x", size=4, n_train=1, n_test=1, aug=-1, progress=False)
     monkeypatch.setattr(B, "_MAX_FAILED_ATTEMPTS", 50)
     with pytest.raises(DatasetError, match="gave up after 50 draws"):
-        build_sudoku_dataset(
-            tmp_path / "x", size=4, n_train=1, n_test=1, aug=0, min_rating=99, progress=False
-        )
+        build_sudoku_dataset(tmp_path / "x", size=4, n_train=1, n_test=1, aug=0, min_rating=99, progress=False)
     assert not (tmp_path / "x").exists()

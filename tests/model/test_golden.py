@@ -73,7 +73,7 @@ def test_parameter_count(name: str) -> None:
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_eval_rollout(name: str) -> None:
-    fmt, streams, model, batch, trace, cfg = load_case(name)
+    _, streams, model, batch, trace, _ = load_case(name)
     T = trace["eval/logits"].shape[0]
     steps = model.rollout(batch["inputs"], batch["puzzle_identifiers"], T, training=False)
     labels = batch["labels"].long()
@@ -101,8 +101,11 @@ def run_training_trace(name: str, stream: bool):
     main = make_batch(batch["inputs"], batch["labels"], batch["puzzle_identifiers"])
     carry = Carry.start(model, main)
     for t in range(T):
-        new = make_batch(batch["stream/inputs"][t], batch["stream/labels"][t], batch["stream/puzzle_identifiers"][t]) \
-            if stream else main
+        new = (
+            make_batch(batch["stream/inputs"][t], batch["stream/labels"][t], batch["stream/puzzle_identifiers"][t])
+            if stream
+            else main
+        )
         carry, loss = supervision_step(model, carry, new, cfg)
         yield t, model, carry, loss, trace, mode, streams, fmt
         model.zero_grad(set_to_none=True)
@@ -112,7 +115,7 @@ def run_training_trace(name: str, stream: bool):
 @pytest.mark.parametrize("stream", [False, True], ids=["same_batch", "stream"])
 def test_training_steps(name: str, stream: bool) -> None:
     """Continuous-batching carry, halting, Q target, losses and metrics at every call."""
-    for t, model, carry, loss, trace, mode, streams, fmt in run_training_trace(name, stream):
+    for t, model, carry, loss, trace, mode, streams, _ in run_training_trace(name, stream):
         del model
         assert torch.equal(carry.halted, trace[f"{mode}/halted"][t])
         assert torch.equal(carry.steps, trace[f"{mode}/steps"][t])
@@ -141,11 +144,14 @@ def test_training_steps(name: str, stream: bool) -> None:
 @pytest.mark.parametrize("name", list(CASES))
 def test_first_step_gradients(name: str) -> None:
     """The gradient window: gradients after backward of (1/B) * loss of the first training call."""
-    for t, model, carry, loss, trace, mode, _, fmt in run_training_trace(name, stream=False):
+    for t, model, carry, loss, trace, _, _, fmt in run_training_trace(name, stream=False):
         B = carry.steps.shape[0]
         (loss.total / B).backward()
-        ref = {k.removeprefix("grad/"): v for k, v in trace.items()
-               if k.startswith("grad/") and not k.endswith("local_weights")}
+        ref = {
+            k.removeprefix("grad/"): v
+            for k, v in trace.items()
+            if k.startswith("grad/") and not k.endswith("local_weights")
+        }
         expected = convert_state_dict(ref, fmt)
         params = dict(model.named_parameters())
         for key, g in expected.items():

@@ -45,8 +45,13 @@ def test_effective_depth_trm() -> None:
 
 def test_layer_sharing_reduces_parameters() -> None:
     full = build("trm-mlp-sudoku", "model.modules.core.layers=4", "model.hidden_size=64", "model.num_heads=2")
-    shared = build("trm-mlp-sudoku", "model.modules.core.layers=4", "model.modules.core.distinct_layers=1",
-                   "model.hidden_size=64", "model.num_heads=2")
+    shared = build(
+        "trm-mlp-sudoku",
+        "model.modules.core.layers=4",
+        "model.modules.core.distinct_layers=1",
+        "model.hidden_size=64",
+        "model.num_heads=2",
+    )
     assert len(shared.stacks["core"].layers) == 1 and shared.stacks["core"].depth == 4
     assert shared.effective_depth() == full.effective_depth()
     assert shared.num_parameters() < full.num_parameters()
@@ -59,7 +64,7 @@ def test_gradient_window_reaches_only_the_last_calls() -> None:
     stack = model.stacks["core"]
     original = stack.forward
 
-    def spy(h, injection, rope):  # noqa: ANN001, ANN202
+    def spy(h, injection, rope):
         out = original(h, injection, rope)
         seen.append(out.requires_grad)
         return out

@@ -28,9 +28,7 @@ TWO_SOLUTIONS4 = "..34341...434321"
 
 def magictour_lines() -> list[str]:
     if not MAGICTOUR.is_file():
-        pytest.skip(
-            f"shared reference data not found at {MAGICTOUR.resolve()} (only present in the dev tree)"
-        )
+        pytest.skip(f"shared reference data not found at {MAGICTOUR.resolve()} (only present in the dev tree)")
     return S.read_puzzle_file(MAGICTOUR)
 
 

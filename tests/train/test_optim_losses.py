@@ -58,13 +58,35 @@ def test_halting_rules() -> None:
     kw = dict(max_steps=4, exploration_prob=0.0)
     assert halt_decision(q_halt, q_cont, steps, mode="bce", training=True, **kw).tolist() == [True, False, True, True]
     assert halt_decision(q_halt, q_cont, steps, mode="q_learning", training=True, **kw).tolist() == [
-        False, True, True, True]
-    assert halt_decision(q_halt, q_cont, steps, mode="bce", training=False, **kw).tolist() == [False, False, True, False]
-    assert halt_decision(q_halt, q_cont, steps, mode="none", training=True, **kw).tolist() == [False, False, True, False]
+        False,
+        True,
+        True,
+        True,
+    ]
+    assert halt_decision(q_halt, q_cont, steps, mode="bce", training=False, **kw).tolist() == [
+        False,
+        False,
+        True,
+        False,
+    ]
+    assert halt_decision(q_halt, q_cont, steps, mode="none", training=True, **kw).tolist() == [
+        False,
+        False,
+        True,
+        False,
+    ]
     # Exploration with probability 1: nothing halts before its drawn minimum (>= 2), the limit still halts.
     g = torch.Generator().manual_seed(0)
-    h = halt_decision(torch.full((1000,), 5.0), torch.zeros(1000), torch.ones(1000, dtype=torch.long), mode="bce",
-                      training=True, max_steps=4, exploration_prob=1.0, generator=g)
+    h = halt_decision(
+        torch.full((1000,), 5.0),
+        torch.zeros(1000),
+        torch.ones(1000, dtype=torch.long),
+        mode="bce",
+        training=True,
+        max_steps=4,
+        exploration_prob=1.0,
+        generator=g,
+    )
     assert not h.any()
     t = q_continue_target(torch.tensor([0.0, 1.0]), torch.tensor([2.0, -1.0]), torch.tensor([False, True]))
     torch.testing.assert_close(t, torch.sigmoid(torch.tensor([2.0, 1.0])))

@@ -40,8 +40,14 @@ def test_fixed_step_run_learns_4x4(sudoku4_dataset: Path, tmp_path: Path) -> Non
 def test_same_seed_same_metrics(sudoku4_dataset: Path, tmp_path: Path) -> None:
     train(sudoku4_dataset, tmp_path / "a", "train.max_steps=12", "train.log_interval=1", "eval.max_examples=16")
     train(sudoku4_dataset, tmp_path / "b", "train.max_steps=12", "train.log_interval=1", "eval.max_examples=16")
-    train(sudoku4_dataset, tmp_path / "c", "train.max_steps=12", "train.log_interval=1", "eval.max_examples=16",
-          "train.seed=1")
+    train(
+        sudoku4_dataset,
+        tmp_path / "c",
+        "train.max_steps=12",
+        "train.log_interval=1",
+        "eval.max_examples=16",
+        "train.seed=1",
+    )
     a, b, c = (metric_lines(tmp_path / x) for x in "abc")
     assert a == b
     assert a != c
@@ -72,7 +78,7 @@ def test_checkpoint_write_is_atomic(sudoku4_dataset: Path, tmp_path: Path, monke
     before = latest_checkpoint(run)
     real = ckpt_mod.save_file
 
-    def failing(tensors, path, *a, **k):  # noqa: ANN001, ANN202
+    def failing(tensors, path, *a, **k):
         if path.endswith("optimizer.safetensors"):
             raise OSError(28, "No space left on device")
         return real(tensors, path, *a, **k)

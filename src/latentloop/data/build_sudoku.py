@@ -119,9 +119,7 @@ def _split_arrays(
     }
 
 
-def _metadata(
-    shape: SudokuShape, arrays: dict[str, np.ndarray], provenance: dict[str, Any]
-) -> DatasetMetadata:
+def _metadata(shape: SudokuShape, arrays: dict[str, np.ndarray], provenance: dict[str, Any]) -> DatasetMetadata:
     n_puzzles = int(arrays["puzzle_identifiers"].shape[0])
     return DatasetMetadata(
         seq_len=shape.cells,

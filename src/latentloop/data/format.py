@@ -166,8 +166,7 @@ def _check_offsets(name: str, offsets: np.ndarray, count: int, end: int, where: 
         raise DatasetError(f"{where}: {name} has shape {offsets.shape}; expected ({count + 1},)")
     if offsets[0] != 0 or offsets[-1] != end or (np.diff(offsets) < 0).any():
         raise DatasetError(
-            f"{where}: {name} must rise from 0 to {end} without decreasing; "
-            f"got first {offsets[0]}, last {offsets[-1]}"
+            f"{where}: {name} must rise from 0 to {end} without decreasing; got first {offsets[0]}, last {offsets[-1]}"
         )
 
 
@@ -191,8 +190,7 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: DatasetMetadata, where
         raise DatasetError(f"{where}: puzzle_identifiers have shape {ids.shape}; expected [P]")
     if ids.size and (ids.min() < 0 or ids.max() >= meta.num_puzzle_identifiers):
         raise DatasetError(
-            f"{where}: puzzle_identifiers lie outside 0..{meta.num_puzzle_identifiers - 1} "
-            "(num_puzzle_identifiers)"
+            f"{where}: puzzle_identifiers lie outside 0..{meta.num_puzzle_identifiers - 1} (num_puzzle_identifiers)"
         )
     n_puzzles = ids.shape[0]
     _check_offsets("puzzle_indices", arrays["puzzle_indices"], n_puzzles, inputs.shape[0], where)
@@ -201,16 +199,12 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: DatasetMetadata, where
         raise DatasetError(f"{where}: group_indices have shape {groups.shape}; expected [G + 1]")
     _check_offsets("group_indices", groups, groups.shape[0] - 1, n_puzzles, where)
     if meta.total_groups != groups.shape[0] - 1:
-        raise DatasetError(
-            f"{where}: total_groups is {meta.total_groups} but there are {groups.shape[0] - 1}"
-        )
+        raise DatasetError(f"{where}: total_groups is {meta.total_groups} but there are {groups.shape[0] - 1}")
     if meta.total_puzzles is not None and meta.total_puzzles != n_puzzles:
         raise DatasetError(f"{where}: total_puzzles is {meta.total_puzzles} but there are {n_puzzles}")
     for name, extra in arrays.items():
         if name not in REQUIRED_ARRAYS and (extra.ndim < 1 or extra.shape[0] != n_puzzles):
-            raise DatasetError(
-                f"{where}: extra array '{name}' has shape {extra.shape}; expected [{n_puzzles}]"
-            )
+            raise DatasetError(f"{where}: extra array '{name}' has shape {extra.shape}; expected [{n_puzzles}]")
 
 
 def write_split(split_dir: str | Path, arrays: Mapping[str, np.ndarray], metadata: DatasetMetadata) -> Path:
@@ -270,9 +264,7 @@ def read_split(split_dir: str | Path, mmap: bool = True) -> Split:
         raise DatasetError(f"dataset split directory {split_dir} does not exist")
     meta = DatasetMetadata.from_json(split_dir / "dataset.json")
     if len(meta.sets) != 1:
-        raise DatasetError(
-            f"{split_dir}: only single-set splits are supported, dataset.json lists {meta.sets}"
-        )
+        raise DatasetError(f"{split_dir}: only single-set splits are supported, dataset.json lists {meta.sets}")
     prefix = f"{meta.sets[0]}__"
     arrays = {name: _load(split_dir / f"{prefix}{name}.npy", mmap) for name in REQUIRED_ARRAYS}
     for path in sorted(split_dir.glob(f"{prefix}*.npy")):

@@ -29,10 +29,7 @@ class Batch:
 
     def to(self, device: torch.device) -> Batch:
         return Batch(
-            *(
-                t.to(device, non_blocking=True)
-                for t in (self.inputs, self.labels, self.puzzle_identifiers, self.valid)
-            )
+            *(t.to(device, non_blocking=True) for t in (self.inputs, self.labels, self.puzzle_identifiers, self.valid))
         )
 
 
@@ -50,9 +47,7 @@ def _example_puzzle(split: Split) -> np.ndarray:
 class TrainStream:
     """Infinite, seeded stream of training batches; `state_dict` / `load_state_dict` resume it exactly."""
 
-    def __init__(
-        self, split: Split, global_batch_size: int, seed: int, rank: int = 0, world_size: int = 1
-    ) -> None:
+    def __init__(self, split: Split, global_batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
         if global_batch_size % world_size:
             raise ValueError("global batch size must be divisible by the world size")
         self.split, self.batch, self.seed = split, global_batch_size, seed

@@ -26,8 +26,15 @@ def wants_halt(q_halt: torch.Tensor, q_continue: torch.Tensor, mode: str) -> tor
 
 
 @torch.no_grad()
-def evaluate(model: Reasoner, split: Split, steps: int, batch_size: int = 256, max_examples: int = 0,
-             device: torch.device | str = "cpu", progress: bool = False) -> dict:
+def evaluate(
+    model: Reasoner,
+    split: Split,
+    steps: int,
+    batch_size: int = 256,
+    max_examples: int = 0,
+    device: torch.device | str = "cpu",
+    progress: bool = False,
+) -> dict:
     """Exact and token accuracy after each of `steps` supervision steps, plus halting statistics."""
     model.eval()
     n = 0

@@ -20,21 +20,31 @@ from latentloop.model.reasoner import Reasoner
 FORMATS = ("trm", "trm_singlez", "hrm")
 
 HRM_PROGRAM = [
-    {"repeat": "outer_cycles", "do": [
-        {"repeat": "inner_cycles", "do": [{"update": "z_L", "module": "L", "inject": ["z_H", "x"]}]},
-        {"update": "z_H", "module": "H", "inject": ["z_L"]},
-    ]},
+    {
+        "repeat": "outer_cycles",
+        "do": [
+            {"repeat": "inner_cycles", "do": [{"update": "z_L", "module": "L", "inject": ["z_H", "x"]}]},
+            {"update": "z_H", "module": "H", "inject": ["z_L"]},
+        ],
+    },
 ]
 SINGLE_Z_PROGRAM = [
-    {"repeat": "outer_cycles", "do": [
-        {"repeat": "inner_cycles", "do": [{"update": "z", "module": "core", "inject": ["x"]}]},
-        {"update": "z", "module": "core", "inject": []},
-    ]},
+    {
+        "repeat": "outer_cycles",
+        "do": [
+            {"repeat": "inner_cycles", "do": [{"update": "z", "module": "core", "inject": ["x"]}]},
+            {"update": "z", "module": "core", "inject": []},
+        ],
+    },
 ]
 
 # Per format: reference level -> our module, reference init buffer -> our stream.
 _LEVELS = {"trm": {"L_level": "core"}, "trm_singlez": {"L_level": "core"}, "hrm": {"L_level": "L", "H_level": "H"}}
-_INITS = {"trm": {"H_init": "y", "L_init": "z"}, "trm_singlez": {"L_init": "z"}, "hrm": {"H_init": "z_H", "L_init": "z_L"}}
+_INITS = {
+    "trm": {"H_init": "y", "L_init": "z"},
+    "trm_singlez": {"L_init": "z"},
+    "hrm": {"H_init": "z_H", "L_init": "z_L"},
+}
 _BLOCK_KEYS = {
     "self_attn.qkv_proj.weight": "mixer.qkv.weight",
     "self_attn.o_proj.weight": "mixer.out.weight",
@@ -64,27 +74,50 @@ def reference_model_config(ref: dict, fmt: str) -> ModelConfig:
         if fmt != "hrm" and int(ref.get("puzzle_emb_len", 0)):
             prefix = int(ref["puzzle_emb_len"])
         common = dict(
-            hidden_size=hidden, num_heads=int(ref["num_heads"]), expansion=float(ref["expansion"]),
-            mixer="mlp" if ref.get("mlp_t") else "attention", pos_encoding=ref.get("pos_encodings", "rope"),
-            rope_theta=float(ref.get("rope_theta", 10000.0)), rms_norm_eps=float(ref.get("rms_norm_eps", 1e-5)),
-            puzzle_emb_len=prefix, puzzle_emb_dim=emb_ndim,
-            outer_cycles=int(ref["H_cycles"]), inner_cycles=int(ref["L_cycles"]),
-            halt_max_steps=int(ref["halt_max_steps"]), halt_exploration_prob=float(ref["halt_exploration_prob"]),
+            hidden_size=hidden,
+            num_heads=int(ref["num_heads"]),
+            expansion=float(ref["expansion"]),
+            mixer="mlp" if ref.get("mlp_t") else "attention",
+            pos_encoding=ref.get("pos_encodings", "rope"),
+            rope_theta=float(ref.get("rope_theta", 10000.0)),
+            rms_norm_eps=float(ref.get("rms_norm_eps", 1e-5)),
+            puzzle_emb_len=prefix,
+            puzzle_emb_dim=emb_ndim,
+            outer_cycles=int(ref["H_cycles"]),
+            inner_cycles=int(ref["L_cycles"]),
+            halt_max_steps=int(ref["halt_max_steps"]),
+            halt_exploration_prob=float(ref["halt_exploration_prob"]),
             forward_dtype=str(ref.get("forward_dtype", "bfloat16")),
         )
         if fmt == "trm":
-            return ModelConfig(**common, streams=["y", "z"], answer_stream="y",
-                               modules={"core": ModuleConfig(int(ref["L_layers"]))}, program=[],
-                               grad_calls="inner_cycles + 1",
-                               halting="bce" if ref.get("no_ACT_continue", True) else "q_learning")
+            return ModelConfig(
+                **common,
+                streams=["y", "z"],
+                answer_stream="y",
+                modules={"core": ModuleConfig(int(ref["L_layers"]))},
+                program=[],
+                grad_calls="inner_cycles + 1",
+                halting="bce" if ref.get("no_ACT_continue", True) else "q_learning",
+            )
         if fmt == "trm_singlez":
-            return ModelConfig(**common, streams=["z"], answer_stream="z",
-                               modules={"core": ModuleConfig(int(ref["L_layers"]))}, program=SINGLE_Z_PROGRAM,
-                               grad_calls="inner_cycles + 1",
-                               halting="bce" if ref.get("no_ACT_continue", True) else "q_learning")
-        return ModelConfig(**common, streams=["z_H", "z_L"], answer_stream="z_H",
-                           modules={"H": ModuleConfig(int(ref["H_layers"])), "L": ModuleConfig(int(ref["L_layers"]))},
-                           program=HRM_PROGRAM, grad_calls="2", halting="q_learning")
+            return ModelConfig(
+                **common,
+                streams=["z"],
+                answer_stream="z",
+                modules={"core": ModuleConfig(int(ref["L_layers"]))},
+                program=SINGLE_Z_PROGRAM,
+                grad_calls="inner_cycles + 1",
+                halting="bce" if ref.get("no_ACT_continue", True) else "q_learning",
+            )
+        return ModelConfig(
+            **common,
+            streams=["z_H", "z_L"],
+            answer_stream="z_H",
+            modules={"H": ModuleConfig(int(ref["H_layers"])), "L": ModuleConfig(int(ref["L_layers"]))},
+            program=HRM_PROGRAM,
+            grad_calls="2",
+            halting="q_learning",
+        )
     except KeyError as e:
         raise CheckpointError(f"reference config has no field {e.args[0]!r}") from None
 
@@ -121,8 +154,12 @@ def load_reference_checkpoint(weights_path: str | Path, reference_config: dict, 
     """
     cfg = reference_model_config(reference_config, format)
     state = read_state_dict(weights_path)
-    model = Reasoner(cfg, int(reference_config["vocab_size"]), int(reference_config["seq_len"]),
-                     int(reference_config.get("num_puzzle_identifiers", 1)))
+    model = Reasoner(
+        cfg,
+        int(reference_config["vocab_size"]),
+        int(reference_config["seq_len"]),
+        int(reference_config.get("num_puzzle_identifiers", 1)),
+    )
     load_into(model, convert_state_dict(state, format))
     return model
 
@@ -153,5 +190,7 @@ def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
         raise CheckpointError(f"checkpoint does not match the model: missing {missing[:3]}, unexpected {extra[:3]}")
     for k, v in state.items():
         if tuple(v.shape) != tuple(own[k].shape):
-            raise CheckpointError(f"checkpoint tensor {k} has shape {tuple(v.shape)}, model expects {tuple(own[k].shape)}")
+            raise CheckpointError(
+                f"checkpoint tensor {k} has shape {tuple(v.shape)}, model expects {tuple(own[k].shape)}"
+            )
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})

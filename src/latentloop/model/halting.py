@@ -48,7 +48,9 @@ def halt_decision(
     return halted
 
 
-def q_continue_target(next_q_halt: torch.Tensor, next_q_continue: torch.Tensor,
-                      is_last: torch.Tensor) -> torch.Tensor:
-    """HRM's bootstrapped continue target: sigmoid(q_halt') at the last step, else sigmoid(max(q_halt', q_continue'))."""
+def q_continue_target(next_q_halt: torch.Tensor, next_q_continue: torch.Tensor, is_last: torch.Tensor) -> torch.Tensor:
+    """HRM's bootstrapped continue target.
+
+    sigmoid(q_halt') at the last step, else sigmoid(max(q_halt', q_continue')).
+    """
     return torch.sigmoid(torch.where(is_last, next_q_halt, torch.maximum(next_q_halt, next_q_continue)))

@@ -24,10 +24,13 @@ from latentloop.errors import ConfigError
 
 # TRM (Jolicoeur-Martineau 2025): repeat T { repeat n { z <- f(z | y + x) }; y <- f(y | z) }.
 TRM_PROGRAM: list[dict] = [
-    {"repeat": "outer_cycles", "do": [
-        {"repeat": "inner_cycles", "do": [{"update": "z", "module": "core", "inject": ["y", "x"]}]},
-        {"update": "y", "module": "core", "inject": ["z"]},
-    ]},
+    {
+        "repeat": "outer_cycles",
+        "do": [
+            {"repeat": "inner_cycles", "do": [{"update": "z", "module": "core", "inject": ["y", "x"]}]},
+            {"update": "y", "module": "core", "inject": ["z"]},
+        ],
+    },
 ]
 
 

@@ -91,10 +91,16 @@ class Reasoner(nn.Module):
         if self.puzzle_emb_dim > self.prefix_len * D:
             raise ValueError("puzzle_emb_dim exceeds puzzle_emb_len * hidden_size")
         # Puzzle embedding: zero-init, sparse gradient, trained by sign-SGD outside AdamATan2 and EMA.
-        self.puzzle_emb = (nn.Parameter(torch.zeros(max(num_puzzle_identifiers, 1), self.puzzle_emb_dim))
-                           if self.puzzle_emb_dim else None)
-        self.embed_pos = (nn.Parameter(trunc_normal_(torch.empty(self.total_len, D), 1 / math.sqrt(D)))
-                          if cfg.pos_encoding == "learned" else None)
+        self.puzzle_emb = (
+            nn.Parameter(torch.zeros(max(num_puzzle_identifiers, 1), self.puzzle_emb_dim))
+            if self.puzzle_emb_dim
+            else None
+        )
+        self.embed_pos = (
+            nn.Parameter(trunc_normal_(torch.empty(self.total_len, D), 1 / math.sqrt(D)))
+            if cfg.pos_encoding == "learned"
+            else None
+        )
         if cfg.pos_encoding == "rope" and cfg.mixer == "attention":
             cos, sin = rope_tables(D // cfg.num_heads, self.total_len, cfg.rope_theta)
             self.register_buffer("rope_cos", cos, persistent=False)
@@ -132,8 +138,10 @@ class Reasoner(nn.Module):
 
     def initial_states(self, batch_size: int, device: torch.device | None = None) -> dict[str, torch.Tensor]:
         device = device or self.lm_head.weight.device
-        return {s: getattr(self, f"init_{s}").to(device, self.dtype).expand(batch_size, self.total_len, -1).clone()
-                for s in self.cfg.streams}
+        return {
+            s: getattr(self, f"init_{s}").to(device, self.dtype).expand(batch_size, self.total_len, -1).clone()
+            for s in self.cfg.streams
+        }
 
     def reset_states(self, states: dict[str, torch.Tensor], reset: torch.Tensor) -> dict[str, torch.Tensor]:
         """Put slots where `reset` [B] is true back to the initial buffers."""
@@ -176,8 +184,9 @@ class Reasoner(nn.Module):
                 call_index += 1
         return {s: values[s] for s in self.cfg.streams}
 
-    def forward(self, states: dict[str, torch.Tensor], inputs: torch.Tensor,
-                puzzle_identifiers: torch.Tensor) -> StepOutput:
+    def forward(
+        self, states: dict[str, torch.Tensor], inputs: torch.Tensor, puzzle_identifiers: torch.Tensor
+    ) -> StepOutput:
         """One supervision step.
 
         Args:
@@ -187,13 +196,14 @@ class Reasoner(nn.Module):
         x = self.embed(inputs, puzzle_identifiers)
         states = self.run_program(states, x)
         answer = states[self.cfg.answer_stream]
-        logits = self.lm_head(answer)[:, self.prefix_len:]
+        logits = self.lm_head(answer)[:, self.prefix_len :]
         q = self.q_head(answer[:, 0]).float()
         return StepOutput({s: v.detach() for s, v in states.items()}, logits, q[:, 0], q[:, 1])
 
     @torch.no_grad()
-    def rollout(self, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor, steps: int,
-                training: bool = False) -> list[dict[str, torch.Tensor]]:
+    def rollout(
+        self, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor, steps: int, training: bool = False
+    ) -> list[dict[str, torch.Tensor]]:
         """Run `steps` supervision steps on one batch and record each.
 
         With training=False every slot runs all steps (evaluation). With training=True the halting
@@ -214,9 +224,22 @@ class Reasoner(nn.Module):
             count = torch.where(halted, torch.zeros_like(count), count)
             out = self(states, inputs, puzzle_identifiers)
             states, count = out.states, count + 1
-            halted = halt_decision(out.q_halt, out.q_continue, count, mode=self.cfg.halting,
-                                   max_steps=self.cfg.halt_max_steps if training else steps,
-                                   training=training)
-            trace.append({"logits": out.logits, "q_halt": out.q_halt, "q_continue": out.q_continue,
-                          "halted": halted, "steps": count, **states})
+            halted = halt_decision(
+                out.q_halt,
+                out.q_continue,
+                count,
+                mode=self.cfg.halting,
+                max_steps=self.cfg.halt_max_steps if training else steps,
+                training=training,
+            )
+            trace.append(
+                {
+                    "logits": out.logits,
+                    "q_halt": out.q_halt,
+                    "q_continue": out.q_continue,
+                    "halted": halted,
+                    "steps": count,
+                    **states,
+                }
+            )
         return trace

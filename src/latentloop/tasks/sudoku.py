@@ -46,9 +46,7 @@ class SudokuShape:
 
     def __post_init__(self) -> None:
         if self.box_rows < 1 or self.box_cols < 1 or self.box_rows * self.box_cols > 9:
-            raise PuzzleError(
-                f"unsupported box shape {self.box_rows}x{self.box_cols}; the grid size must be 1..9"
-            )
+            raise PuzzleError(f"unsupported box shape {self.box_rows}x{self.box_cols}; the grid size must be 1..9")
 
     @property
     def size(self) -> int:
@@ -188,18 +186,14 @@ def parse(text: str, shape: SudokuShape | None = None) -> np.ndarray:
         if not ("0" <= ch <= "9"):
             raise PuzzleError(f"puzzle has illegal character {ch!r} at position {i + 1}")
         if int(ch) > shape.size:
-            raise PuzzleError(
-                f"puzzle has digit {ch} at position {i + 1}; a {shape} Sudoku uses 1..{shape.size}"
-            )
+            raise PuzzleError(f"puzzle has digit {ch} at position {i + 1}; a {shape} Sudoku uses 1..{shape.size}")
         values[i] = int(ch)
     grid = values.reshape(shape.size, shape.size)
     dup = _duplicates(grid, shape)
     if dup.any():
         unit, k = np.argwhere(dup)[0]
         digit = grid.ravel()[_tables(shape)[0][unit, k]]
-        raise PuzzleError(
-            f"puzzle givens contradict: digit {digit} appears twice in {_unit_name(unit, shape)}"
-        )
+        raise PuzzleError(f"puzzle givens contradict: digit {digit} appears twice in {_unit_name(unit, shape)}")
     return grid
 
 
@@ -430,9 +424,7 @@ def _ascending_rank(shape: SudokuShape) -> np.ndarray:
     return np.tile(np.arange(shape.size, dtype=np.int64), (shape.cells, 1))
 
 
-def _run_search(
-    flat: np.ndarray, shape: SudokuShape, limit: int, rank: np.ndarray
-) -> tuple[int, np.ndarray, int]:
+def _run_search(flat: np.ndarray, shape: SudokuShape, limit: int, rank: np.ndarray) -> tuple[int, np.ndarray, int]:
     units, peers = _tables(shape)
     solution = np.zeros(shape.cells, np.int64)
     masks = _grid_masks(flat.astype(np.int64), shape.size)
@@ -489,9 +481,7 @@ def random_solution(shape: SudokuShape, rng: np.random.Generator) -> np.ndarray:
     rank = np.argsort(rng.random((shape.cells, shape.size)), axis=1).astype(np.int64)
     count, flat, _ = _run_search(np.zeros(shape.cells, np.int64), shape, 1, rank)
     if count != 1:
-        raise LatentloopError(
-            f"no {shape} grid found; box shape {shape.box_rows}x{shape.box_cols} is invalid"
-        )
+        raise LatentloopError(f"no {shape} grid found; box shape {shape.box_rows}x{shape.box_cols} is invalid")
     return flat.astype(np.int8).reshape(shape.size, shape.size)
 
 
@@ -512,9 +502,7 @@ def generate(shape: SudokuShape, rng: np.random.Generator) -> tuple[np.ndarray, 
     return flat.astype(np.int8).reshape(shape.size, shape.size), solution
 
 
-def rate(
-    puzzle: np.ndarray, shape: SudokuShape | None, rng: np.random.Generator, transforms: int = 8
-) -> float:
+def rate(puzzle: np.ndarray, shape: SudokuShape | None, rng: np.random.Generator, transforms: int = 8) -> float:
     """Difficulty: mean guesses (limit 1, ascending digits) over random symmetry transforms.
 
     A single ordering is very noisy, so the puzzle is solved under ``transforms`` random
@@ -602,9 +590,7 @@ def apply_transform(grid: np.ndarray, recipe: Transform) -> np.ndarray:
     return recipe.digit_map[g[np.ix_(recipe.row_perm, recipe.col_perm)]]
 
 
-def augment(
-    puzzle: np.ndarray, solution: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+def augment(puzzle: np.ndarray, solution: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Applies one random transform to both puzzle and solution (int [size, size] each)."""
     p, shape = _check_grid(puzzle)
     s, _ = _check_grid(solution, shape)

@@ -29,8 +29,12 @@ FORMAT_VERSION = 1
 
 def _flatten_optimizer(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict, dict]:
     sd = opt.state_dict()
-    tensors = {f"{prefix}.{pid}.{k}": v.contiguous() for pid, st in sd["state"].items() for k, v in st.items()
-               if torch.is_tensor(v)}
+    tensors = {
+        f"{prefix}.{pid}.{k}": v.contiguous()
+        for pid, st in sd["state"].items()
+        for k, v in st.items()
+        if torch.is_tensor(v)
+    }
     return tensors, {"param_groups": sd["param_groups"], "ids": [str(pid) for pid in sd["state"]]}
 
 
@@ -43,9 +47,17 @@ def _unflatten_optimizer(tensors: dict, meta: dict, prefix: str) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def save_checkpoint(run_dir: Path, step: int, *, model: torch.nn.Module, ema_shadow: dict | None,
-                    optimizers: dict[str, torch.optim.Optimizer], carry: dict[str, torch.Tensor],
-                    extra: dict, keep: int = 3) -> Path:
+def save_checkpoint(
+    run_dir: Path,
+    step: int,
+    *,
+    model: torch.nn.Module,
+    ema_shadow: dict | None,
+    optimizers: dict[str, torch.optim.Optimizer],
+    carry: dict[str, torch.Tensor],
+    extra: dict,
+    keep: int = 3,
+) -> Path:
     """Write checkpoint `step` atomically and prune to the newest `keep` (0 = keep all)."""
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
@@ -54,7 +66,9 @@ def save_checkpoint(run_dir: Path, step: int, *, model: torch.nn.Module, ema_sha
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
-        save_file({k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        save_file(
+            {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors")
+        )
         if ema_shadow is not None:
             save_file({k: v.contiguous().cpu() for k, v in ema_shadow.items()}, str(tmp / "ema.safetensors"))
         opt_tensors, opt_meta = {}, {}
@@ -73,7 +87,9 @@ def save_checkpoint(run_dir: Path, step: int, *, model: torch.nn.Module, ema_sha
         _write_atomic(root / "latest", name)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise CheckpointError(f"could not write checkpoint {name} ({e.strerror or e}); the previous one is intact") from None
+        raise CheckpointError(
+            f"could not write checkpoint {name} ({e.strerror or e}); the previous one is intact"
+        ) from None
     if keep:
         for old in sorted(root.glob("step_*"))[:-keep]:
             shutil.rmtree(old, ignore_errors=True)
@@ -105,8 +121,10 @@ def load_checkpoint(path: Path) -> dict:
     except (OSError, json.JSONDecodeError) as e:
         raise CheckpointError(f"checkpoint {path} has no readable state.json ({type(e).__name__})") from None
     if state.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"checkpoint {path} has format version {state.get('format_version')}, "
-                              f"this latentloop reads {FORMAT_VERSION}")
+        raise CheckpointError(
+            f"checkpoint {path} has format version {state.get('format_version')}, "
+            f"this latentloop reads {FORMAT_VERSION}"
+        )
     out = {"state": state}
     for key in ("model", "ema", "optimizer", "carry"):
         f = path / f"{key}.safetensors"

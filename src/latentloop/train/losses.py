@@ -33,8 +33,9 @@ def stablemax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch
 
 def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Per-token softmax CE in float32 [B, L]; 0 where ignored."""
-    return F.cross_entropy(logits.float().transpose(1, 2), labels.long(), ignore_index=IGNORE_LABEL_ID,
-                           reduction="none")
+    return F.cross_entropy(
+        logits.float().transpose(1, 2), labels.long(), ignore_index=IGNORE_LABEL_ID, reduction="none"
+    )
 
 
 LOSSES = {"stablemax": stablemax_cross_entropy, "softmax": softmax_cross_entropy}
@@ -52,9 +53,16 @@ class LossOutput:
     q_halt: torch.Tensor  # [B] the halting logits the loss was computed on
 
 
-def act_loss(logits: torch.Tensor, labels: torch.Tensor, q_halt: torch.Tensor, q_continue: torch.Tensor, *,
-             loss_type: str = "stablemax", halt_weight: float = 0.5,
-             target_q_continue: torch.Tensor | None = None) -> LossOutput:
+def act_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    q_halt: torch.Tensor,
+    q_continue: torch.Tensor,
+    *,
+    loss_type: str = "stablemax",
+    halt_weight: float = 0.5,
+    target_q_continue: torch.Tensor | None = None,
+) -> LossOutput:
     """Deep-supervision loss of one supervision step for every slot.
 
     Args:
@@ -73,5 +81,6 @@ def act_loss(logits: torch.Tensor, labels: torch.Tensor, q_halt: torch.Tensor, q
     if target_q_continue is not None:
         q_continue_loss = F.binary_cross_entropy_with_logits(q_continue, target_q_continue, reduction="sum")
     total = lm_loss + halt_weight * (q_halt_loss + q_continue_loss)
-    return LossOutput(total, lm_loss, q_halt_loss, q_continue_loss, seq_correct, token_correct, n_scored,
-                      q_halt.detach())
+    return LossOutput(
+        total, lm_loss, q_halt_loss, q_continue_loss, seq_correct, token_correct, n_scored, q_halt.detach()
+    )

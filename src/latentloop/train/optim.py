@@ -18,8 +18,9 @@ import torch.distributed as dist
 
 
 class AdamATan2(torch.optim.Optimizer):
-    def __init__(self, params, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.95),
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self, params, lr: float = 1e-4, betas: tuple[float, float] = (0.9, 0.95), weight_decay: float = 0.0
+    ) -> None:
         super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
 
     @torch.no_grad()
@@ -86,8 +87,10 @@ def _all_gather_rows(ids: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tenso
     dist.all_gather(all_ids, pad_ids)
     dist.all_gather(all_rows, pad_rows)
     keep = [slice(0, int(s.item())) for s in sizes]
-    return (torch.cat([a[k] for a, k in zip(all_ids, keep, strict=True)]),
-            torch.cat([a[k] for a, k in zip(all_rows, keep, strict=True)]))
+    return (
+        torch.cat([a[k] for a, k in zip(all_ids, keep, strict=True)]),
+        torch.cat([a[k] for a, k in zip(all_rows, keep, strict=True)]),
+    )
 
 
 def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int, min_ratio: float) -> float:
@@ -98,9 +101,15 @@ def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int, min_ra
     return base_lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
-def optimizer_step(optimizers: list[tuple[torch.optim.Optimizer, float]], step: int, warmup_steps: int,
-                   total_steps: int, min_ratio: float, params_to_clip: list[torch.nn.Parameter] | None = None,
-                   grad_clip: float = 0.0) -> float:
+def optimizer_step(
+    optimizers: list[tuple[torch.optim.Optimizer, float]],
+    step: int,
+    warmup_steps: int,
+    total_steps: int,
+    min_ratio: float,
+    params_to_clip: list[torch.nn.Parameter] | None = None,
+    grad_clip: float = 0.0,
+) -> float:
     """Clip, set each optimizer's scheduled lr, step, zero grads. Returns the first optimizer's lr."""
     if grad_clip > 0 and params_to_clip:
         torch.nn.utils.clip_grad_norm_(params_to_clip, grad_clip)

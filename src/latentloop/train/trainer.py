@@ -12,6 +12,7 @@ so one example receives up to N_sup optimizer updates spread over consecutive st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import signal
@@ -50,23 +51,37 @@ class Carry:
     def start(model: Reasoner, batch: Batch) -> Carry:
         B = batch.inputs.shape[0]
         device = batch.inputs.device
-        return Carry(model.initial_states(B, device), torch.zeros(B, dtype=torch.int32, device=device),
-                     torch.ones(B, dtype=torch.bool, device=device), batch)
+        return Carry(
+            model.initial_states(B, device),
+            torch.zeros(B, dtype=torch.int32, device=device),
+            torch.ones(B, dtype=torch.bool, device=device),
+            batch,
+        )
 
     def refill(self, model: Reasoner, batch: Batch) -> Carry:
         """Halted slots restart from the initial states on the new batch's example at the same index."""
         h = self.halted
         row = h.view(-1, 1)
-        data = Batch(torch.where(row, batch.inputs, self.data.inputs), torch.where(row, batch.labels, self.data.labels),
-                     torch.where(h, batch.puzzle_identifiers, self.data.puzzle_identifiers),
-                     torch.where(h, batch.valid, self.data.valid))
-        return Carry(model.reset_states(self.states, h), torch.where(h, torch.zeros_like(self.steps), self.steps),
-                     h, data)
+        data = Batch(
+            torch.where(row, batch.inputs, self.data.inputs),
+            torch.where(row, batch.labels, self.data.labels),
+            torch.where(h, batch.puzzle_identifiers, self.data.puzzle_identifiers),
+            torch.where(h, batch.valid, self.data.valid),
+        )
+        return Carry(
+            model.reset_states(self.states, h), torch.where(h, torch.zeros_like(self.steps), self.steps), h, data
+        )
 
     def tensors(self) -> dict[str, torch.Tensor]:
         out = {f"states.{k}": v for k, v in self.states.items()}
-        out.update(steps=self.steps, halted=self.halted, inputs=self.data.inputs, labels=self.data.labels,
-                   puzzle_identifiers=self.data.puzzle_identifiers, valid=self.data.valid)
+        out.update(
+            steps=self.steps,
+            halted=self.halted,
+            inputs=self.data.inputs,
+            labels=self.data.labels,
+            puzzle_identifiers=self.data.puzzle_identifiers,
+            valid=self.data.valid,
+        )
         return out
 
     @staticmethod
@@ -76,8 +91,9 @@ class Carry:
         return Carry(states, t["steps"].to(device), t["halted"].to(device), data)
 
 
-def supervision_step(model: Reasoner, carry: Carry, batch: Batch, cfg: RunConfig,
-                     generator: torch.Generator | None = None) -> tuple[Carry, LossOutput]:
+def supervision_step(
+    model: Reasoner, carry: Carry, batch: Batch, cfg: RunConfig, generator: torch.Generator | None = None
+) -> tuple[Carry, LossOutput]:
     """Refill, run one supervision step, decide halting, and compute the loss (no backward)."""
     m = cfg.model
     carry = carry.refill(model, batch)
@@ -85,14 +101,29 @@ def supervision_step(model: Reasoner, carry: Carry, batch: Batch, cfg: RunConfig
     out = model(carry.states, data.inputs, data.puzzle_identifiers)
     steps = carry.steps + 1
     with torch.no_grad():
-        halted = halt_decision(out.q_halt, out.q_continue, steps, mode=m.halting, max_steps=m.halt_max_steps,
-                               training=True, exploration_prob=m.halt_exploration_prob, generator=generator)
+        halted = halt_decision(
+            out.q_halt,
+            out.q_continue,
+            steps,
+            mode=m.halting,
+            max_steps=m.halt_max_steps,
+            training=True,
+            exploration_prob=m.halt_exploration_prob,
+            generator=generator,
+        )
         target = None
         if m.halting == "q_learning":  # HRM: bootstrap from one more (no-grad) step on the same data
             nxt = model(out.states, data.inputs, data.puzzle_identifiers)
             target = q_continue_target(nxt.q_halt, nxt.q_continue, steps >= m.halt_max_steps)
-    loss = act_loss(out.logits, data.labels, out.q_halt, out.q_continue, loss_type=cfg.train.loss,
-                    halt_weight=cfg.train.halt_loss_weight, target_q_continue=target)
+    loss = act_loss(
+        out.logits,
+        data.labels,
+        out.q_halt,
+        out.q_continue,
+        loss_type=cfg.train.loss,
+        halt_weight=cfg.train.halt_loss_weight,
+        target_q_continue=target,
+    )
     return Carry(out.states, steps, halted, data), loss
 
 
@@ -101,11 +132,19 @@ def step_metrics(carry: Carry, loss: LossOutput) -> dict:
     done = carry.halted & (loss.n_scored > 0) & carry.data.valid
     count = int(done.sum())
     tok = loss.token_correct.sum(-1).float() / loss.n_scored.clamp_min(1).float()
-    metrics = {"loss": loss.total.item(), "lm_loss": loss.lm_loss.item(), "q_halt_loss": loss.q_halt_loss.item(),
-               "q_continue_loss": loss.q_continue_loss.item(), "count": count}
+    metrics = {
+        "loss": loss.total.item(),
+        "lm_loss": loss.lm_loss.item(),
+        "q_halt_loss": loss.q_halt_loss.item(),
+        "q_continue_loss": loss.q_continue_loss.item(),
+        "count": count,
+    }
     if count:
-        metrics.update(accuracy=tok[done].mean().item(), exact_accuracy=loss.seq_correct[done].float().mean().item(),
-                       steps=carry.steps[done].float().mean().item())
+        metrics.update(
+            accuracy=tok[done].mean().item(),
+            exact_accuracy=loss.seq_correct[done].float().mean().item(),
+            steps=carry.steps[done].float().mean().item(),
+        )
     return metrics
 
 
@@ -149,11 +188,13 @@ class Trainer:
                 stack.compile()
         dense = self.model.dense_parameters()
         self.optimizers: dict[str, torch.optim.Optimizer] = {
-            "main": AdamATan2([p for _, p in dense], lr=t.lr, betas=(t.beta1, t.beta2), weight_decay=t.weight_decay)}
+            "main": AdamATan2([p for _, p in dense], lr=t.lr, betas=(t.beta1, t.beta2), weight_decay=t.weight_decay)
+        }
         self.base_lrs = {"main": t.lr}
         if self.model.puzzle_emb is not None:
-            self.optimizers["puzzle_emb"] = SparseSignSGD([self.model.puzzle_emb], lr=t.puzzle_emb_lr,
-                                                          weight_decay=t.puzzle_emb_weight_decay)
+            self.optimizers["puzzle_emb"] = SparseSignSGD(
+                [self.model.puzzle_emb], lr=t.puzzle_emb_lr, weight_decay=t.puzzle_emb_weight_decay
+            )
             self.base_lrs["puzzle_emb"] = t.puzzle_emb_lr
         self.ema = EMA(dense, t.ema_decay) if t.ema else None
         self.stream = TrainStream(self.train_split, t.global_batch_size, t.seed, self.dist.rank, self.dist.world_size)
@@ -174,12 +215,25 @@ class Trainer:
         carry["rng.torch"] = torch.get_rng_state()
         carry["rng.generator"] = self.generator.get_state()
         meta = self.train_split.metadata
-        extra = {"stream": self.stream.state_dict(), "elapsed": self.elapsed, "config": to_dict(self.cfg),
-                 "model_shape": {"vocab_size": meta.vocab_size, "seq_len": meta.seq_len,
-                                 "num_puzzle_identifiers": meta.num_puzzle_identifiers}}
-        return save_checkpoint(self.run_dir, self.step, model=self.model,
-                               ema_shadow=self.ema.shadow if self.ema else None, optimizers=self.optimizers,
-                               carry=carry, extra=extra)
+        extra = {
+            "stream": self.stream.state_dict(),
+            "elapsed": self.elapsed,
+            "config": to_dict(self.cfg),
+            "model_shape": {
+                "vocab_size": meta.vocab_size,
+                "seq_len": meta.seq_len,
+                "num_puzzle_identifiers": meta.num_puzzle_identifiers,
+            },
+        }
+        return save_checkpoint(
+            self.run_dir,
+            self.step,
+            model=self.model,
+            ema_shadow=self.ema.shadow if self.ema else None,
+            optimizers=self.optimizers,
+            carry=carry,
+            extra=extra,
+        )
 
     def _restore(self) -> None:
         path = latest_checkpoint(self.run_dir)
@@ -230,11 +284,17 @@ class Trainer:
         log = _Logger(self.run_dir, enabled=main)
         dense = [p for _, p in self.model.dense_parameters()]
         stop = _StopFlag()
-        bar = tqdm(total=self.total_steps, initial=self.step, disable=not (self.progress and main),
-                   desc="train", dynamic_ncols=True)
+        bar = tqdm(
+            total=self.total_steps,
+            initial=self.step,
+            disable=not (self.progress and main),
+            desc="train",
+            dynamic_ncols=True,
+        )
         self.model.train()
         last_eval: dict | None = None
         window_examples, window_start = 0, time.perf_counter()
+        shown = {"acc": "-", "exact": "-"}
         while self.step < self.total_steps and not stop.requested:
             if t.time_budget_s and self.elapsed >= t.time_budget_s:
                 break
@@ -249,8 +309,15 @@ class Trainer:
             if self.dist.world_size > 1:
                 _all_reduce_grads(dense)
             self.step += 1
-            lr = optimizer_step([(o, self.base_lrs[k]) for k, o in self.optimizers.items()], self.step,
-                                t.lr_warmup_steps, self.total_steps, t.lr_min_ratio, dense, t.grad_clip)
+            lr = optimizer_step(
+                [(o, self.base_lrs[k]) for k, o in self.optimizers.items()],
+                self.step,
+                t.lr_warmup_steps,
+                self.total_steps,
+                t.lr_min_ratio,
+                dense,
+                t.grad_clip,
+            )
             if self.ema:
                 self.ema.update()
             self.elapsed += time.perf_counter() - tick
@@ -260,9 +327,12 @@ class Trainer:
                 log.close()
                 raise LatentloopError(
                     f"loss became {loss_value} at step {self.step}; the last checkpoint is kept. Usual causes: "
-                    "learning rate too high, fp16 overflow, or corrupt data")
+                    "learning rate too high, fp16 overflow, or corrupt data"
+                )
             window_examples += batch.inputs.shape[0] * self.dist.world_size
             metrics = step_metrics(self.carry, loss)
+            if metrics["count"]:  # accuracy of the slots that halted now; keep the last for the bar
+                shown.update(acc=f"{metrics['accuracy']:.3f}", exact=f"{metrics['exact_accuracy']:.3f}")
             bar.update(1)
             if self.step % t.log_interval == 0 or self.step == 1:
                 now = time.perf_counter()
@@ -271,9 +341,11 @@ class Trainer:
                 record = {f"train/{k}": v for k, v in metrics.items()}
                 record.update({"train/lr": lr, "train/examples_per_s": rate, "time_s": self.elapsed})
                 log.write(self.step, record)
-                bar.set_postfix(loss=f"{metrics['loss'] / batch.inputs.shape[0]:.3f}",
-                                acc=f"{metrics.get('accuracy', float('nan')):.3f}",
-                                exact=f"{metrics.get('exact_accuracy', float('nan')):.3f}", ex_s=f"{rate:.0f}")
+                bar.set_postfix(
+                    loss=f"{metrics['loss'] / batch.inputs.shape[0]:.3f}",
+                    **shown,
+                    ex_s=f"{rate:.0f}",
+                )
             if t.eval_interval and self.step % t.eval_interval == 0 and self.step < self.total_steps:
                 last_eval = self._eval_and_log(log)
                 window_examples, window_start = 0, time.perf_counter()  # keep eval out of the rate
@@ -291,8 +363,11 @@ class Trainer:
     def _eval_and_log(self, log: _Logger, progress: bool = False) -> dict | None:
         result = self.evaluate(progress)
         if result is not None:
-            log.write(self.step, {f"eval/{k}": v for k, v in result.items() if not isinstance(v, list)}
-                      | {"eval/exact_accuracy_per_step": result["exact_accuracy_per_step"]})
+            log.write(
+                self.step,
+                {f"eval/{k}": v for k, v in result.items() if not isinstance(v, list)}
+                | {"eval/exact_accuracy_per_step": result["exact_accuracy_per_step"]},
+            )
         return result
 
 
@@ -317,10 +392,8 @@ class _StopFlag:
         self.requested = False
         self._old = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(ValueError):  # not the main thread
                 self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
 
     def _handle(self, signum: int, frame: object) -> None:
         self.requested = True

@@ -21,8 +21,9 @@ VIOLATION = "#d62728"
 MODEL = "#1f5fbf"
 
 
-def draw_grid(ax: plt.Axes, grid: np.ndarray, givens: np.ndarray, previous: np.ndarray | None = None,
-              title: str = "") -> np.ndarray:
+def draw_grid(
+    ax: plt.Axes, grid: np.ndarray, givens: np.ndarray, previous: np.ndarray | None = None, title: str = ""
+) -> np.ndarray:
     """Draw one grid on `ax`; returns the violation mask that was drawn in red."""
     shape = sudoku.shape_for_size(grid.shape[0])
     n = shape.size
@@ -41,8 +42,16 @@ def draw_grid(ax: plt.Axes, grid: np.ndarray, givens: np.ndarray, previous: np.n
                 continue
             given = bool(givens[r, c])
             color = VIOLATION if bad[r, c] else ("black" if given else MODEL)
-            ax.text(c + 0.5, r + 0.53, str(d), ha="center", va="center", color=color,
-                    fontsize=max(6, 60 // n), fontweight="bold" if given else "normal")
+            ax.text(
+                c + 0.5,
+                r + 0.53,
+                str(d),
+                ha="center",
+                va="center",
+                color=color,
+                fontsize=max(6, 60 // n),
+                fontweight="bold" if given else "normal",
+            )
     for i in range(n + 1):
         ax.axhline(i, color="black", lw=1.6 if i % shape.box_rows == 0 else 0.4)
         ax.axvline(i, color="black", lw=1.6 if i % shape.box_cols == 0 else 0.4)
@@ -51,8 +60,13 @@ def draw_grid(ax: plt.Axes, grid: np.ndarray, givens: np.ndarray, previous: np.n
     return bad
 
 
-def trajectory_figure(puzzle: np.ndarray, trajectory: list[np.ndarray], path: Path, solution: np.ndarray | None = None,
-                      max_panels: int = 8) -> Path:
+def trajectory_figure(
+    puzzle: np.ndarray,
+    trajectory: list[np.ndarray],
+    path: Path,
+    solution: np.ndarray | None = None,
+    max_panels: int = 8,
+) -> Path:
     """Save a PNG with the givens, then the model's grid after each supervision step (and the solution)."""
     steps = trajectory[:max_panels]
     panels = 1 + len(steps) + (solution is not None)
