@@ -118,7 +118,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         cfg = load_config(args.preset, args.overrides)
         if not cfg.run_dir:
             cfg = load_config(
-                args.preset, args.overrides + [f"run_dir=runs/{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"]
+                args.preset, [*args.overrides, f"run_dir=runs/{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"]
             )
     result = Trainer(cfg, resume=bool(args.resume), progress=not args.quiet).fit()
     ev = result["eval"]

@@ -1,0 +1,25 @@
+"""The demo recipe (trm-sudoku6-cpu) as a fixed-step run: it learns 6x6 minimal Sudoku, and
+refinement helps (more supervision steps at test time give more solved puzzles)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from latentloop.config import load_config
+from latentloop.data.build_sudoku import build_sudoku_dataset
+from latentloop.train.trainer import Trainer
+
+
+@pytest.mark.slow
+def test_demo_recipe_fixed_steps(tmp_path: Path) -> None:
+    data = build_sudoku_dataset(tmp_path / "sudoku6", size=6, n_train=1000, n_test=200, aug=100, seed=0,
+                                progress=False)
+    cfg = load_config("trm-sudoku6-cpu", [f"data.path={data}", f"run_dir={tmp_path / 'run'}",
+                                          "train.max_steps=600", "train.log_interval=100"])
+    ev = Trainer(cfg, progress=False).fit()["eval"]
+    curve = ev["exact_accuracy_per_step"]
+    # Measured on the 2-core CI machine: about 0.9 exact after 600 steps, about 0.7 after one step.
+    assert ev["exact_accuracy"] >= 0.75, curve
+    assert curve[-1] >= curve[0] + 0.05, curve
