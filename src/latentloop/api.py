@@ -10,6 +10,7 @@ import torch
 
 from latentloop.config import RunConfig, config_from_yaml_text
 from latentloop.errors import CheckpointError
+from latentloop.evaluate.runner import wants_halt
 from latentloop.model.convert import load_into, load_reference_checkpoint
 from latentloop.model.reasoner import Reasoner
 from latentloop.tasks import sudoku
@@ -55,16 +56,21 @@ def load_run(run_dir: str | Path, ema: bool = True, device: str = "cpu") -> Run:
 @dataclass
 class Solution:
     puzzle: np.ndarray  # [n, n] givens (0 = blank)
-    answer: np.ndarray  # [n, n] the model's grid at the chosen step
-    steps_used: int  # supervision steps until the halting head stopped (or the maximum)
+    answer: np.ndarray  # [n, n] the model's grid after the last step run
+    steps_used: int  # first step from which the answer no longer changed
+    halt_step: int  # step at which the halting head would stop (the last step when it never does)
     valid: bool  # the answer obeys the rules and keeps the givens
     trajectory: list[np.ndarray]  # the predicted grid after every supervision step
     q_halt: list[float]  # halting logit after every step
 
 
 @torch.no_grad()
-def solve_sudoku(model: Reasoner, puzzles: list[str], steps: int | None = None) -> list[Solution]:
-    """Run the model on one-line Sudoku puzzles; stop each at its halting step (or `steps`)."""
+def solve_sudoku(model: Reasoner, puzzles: list[str], steps: int | None = None, halt: bool = False) -> list[Solution]:
+    """Run the model on one-line Sudoku puzzles for `steps` supervision steps (default N_sup).
+
+    With `halt=True` each puzzle stops at the step where its halting head says so (early exit);
+    otherwise all steps run, as the references do at test time.
+    """
     shape = sudoku.shape_for_cells(model.seq_len)
     grids = [sudoku.parse(p, shape) for p in puzzles]
     tokens = torch.from_numpy(np.stack([sudoku.encode(g, shape) for g in grids]).astype(np.int32))
@@ -73,19 +79,28 @@ def solve_sudoku(model: Reasoner, puzzles: list[str], steps: int | None = None) 
     steps = steps or model.cfg.halt_max_steps
     trace = model.rollout(tokens.to(device), ids.to(device), steps, training=False)
     preds = [rec["logits"].argmax(-1).cpu().numpy() for rec in trace]
-    qs = [rec["q_halt"].cpu().numpy() for rec in trace]
-    qc = [rec["q_continue"].cpu().numpy() for rec in trace]
+    wants = [wants_halt(rec["q_halt"], rec["q_continue"], model.cfg.halting).cpu().numpy() for rec in trace]
     out = []
     for i, g in enumerate(grids):
         traj = [sudoku.decode(p[i], shape) for p in preds]
-        stop = steps
-        for t in range(steps):
-            halt = qs[t][i] > (qc[t][i] if model.cfg.halting == "q_learning" else 0.0)
-            if model.cfg.halting != "none" and halt:
-                stop = t + 1
-                break
-        answer = traj[stop - 1]
-        out.append(Solution(g, answer, stop, bool(sudoku.verify(g, answer, shape)), traj, [float(q[i]) for q in qs]))
+        halt_step = next((t + 1 for t in range(steps) if wants[t][i]), steps)
+        last = halt_step if halt else steps
+        traj = traj[:last]
+        settled = last
+        while settled > 1 and np.array_equal(traj[settled - 2], traj[-1]):
+            settled -= 1
+        answer = traj[-1]
+        out.append(
+            Solution(
+                g,
+                answer,
+                settled,
+                halt_step,
+                bool(sudoku.verify(g, answer, shape)),
+                traj,
+                [float(rec["q_halt"][i]) for rec in trace[:last]],
+            )
+        )
     return out
 
 

@@ -156,10 +156,14 @@ def cmd_solve(args: argparse.Namespace) -> None:
     from latentloop.tasks import sudoku
 
     run = load_run(args.run_dir)
-    (sol,) = solve_sudoku(run.model, [args.puzzle], steps=args.steps)
+    (sol,) = solve_sudoku(run.model, [args.puzzle], steps=args.steps, halt=args.halt)
     print(sudoku.render(sol.answer, givens=sol.puzzle))
     status = "valid" if sol.valid else f"NOT valid ({int(sudoku.violations(sol.answer).sum())} cells break a rule)"
-    print(f"{sudoku.to_line(sol.answer)}\n{status}; {sol.steps_used} refinement step(s)")
+    print(sudoku.to_line(sol.answer))
+    print(
+        f"{status}; answer settled after {sol.steps_used} of {len(sol.trajectory)} refinement step(s); "
+        f"the halting head stops at step {sol.halt_step}"
+    )
 
 
 def cmd_import(args: argparse.Namespace) -> None:
@@ -225,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="solve one Sudoku given as a one-line string")
     s.add_argument("run_dir")
     s.add_argument("puzzle")
-    s.add_argument("--steps", type=int, default=0)
+    s.add_argument("--steps", type=int, default=0, help="supervision steps (default: N_sup)")
+    s.add_argument("--halt", action="store_true", help="stop where the halting head says so (early exit)")
     s.set_defaults(func=cmd_solve)
 
     s = sub.add_parser("import-checkpoint", help="turn a reference (HRM/TRM) checkpoint into a run directory")

@@ -50,13 +50,15 @@ def loss_plot(runs: list[Path], out: Path) -> Path:
     for run in runs:
         rows = [r for r in read_metrics(run) if "train/lm_loss" in r]
         batch = _batch_size(run)
-        axes[0].plot([r["time_s"] for r in rows], _smooth([r["train/lm_loss"] / batch for r in rows]),
-                     label=_label(run))
+        axes[0].plot(
+            [r["time_s"] for r in rows], _smooth([r["train/lm_loss"] / batch for r in rows]), label=_label(run)
+        )
         acc = [r for r in rows if "train/exact_accuracy" in r]
         axes[1].plot([r["time_s"] for r in acc], _smooth([r["train/exact_accuracy"] for r in acc]), label=_label(run))
     axes[0].set(xlabel="training time (s)", ylabel="cross-entropy per puzzle", yscale="log", title="training loss")
-    axes[1].set(xlabel="training time (s)", ylabel="exact accuracy", ylim=(0, 1),
-                title="training puzzles solved (when halted)")
+    axes[1].set(
+        xlabel="training time (s)", ylabel="exact accuracy", ylim=(0, 1), title="training puzzles solved (when halted)"
+    )
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
