@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentloop.config import RunConfig, config_from_yaml_text
+from latentloop.config import RunConfig, config_from_yaml_text, to_dict
 from latentloop.errors import CheckpointError
 from latentloop.evaluate.runner import wants_halt
 from latentloop.model.convert import load_into, load_reference_checkpoint
 from latentloop.model.reasoner import Reasoner
 from latentloop.tasks import sudoku
-from latentloop.train.checkpoint import latest_checkpoint, load_checkpoint
+from latentloop.train.checkpoint import check_model_config, latest_checkpoint, load_checkpoint
 
 __all__ = ["Run", "Solution", "import_reference_run", "load_reference_checkpoint", "load_run", "solve_sudoku"]
 
@@ -38,6 +38,7 @@ def load_run(run_dir: str | Path, ema: bool = True, device: str = "cpu") -> Run:
     if path is None:
         raise CheckpointError(f"{run_dir} has no checkpoint yet")
     ckpt = load_checkpoint(path)
+    check_model_config((ckpt["state"].get("config") or {}).get("model"), to_dict(cfg.model), path)
     shape = ckpt["state"].get("model_shape") or {}
     try:
         model = Reasoner(cfg.model, shape["vocab_size"], shape["seq_len"], shape["num_puzzle_identifiers"])

@@ -105,6 +105,13 @@ def cmd_train(args: argparse.Namespace) -> None:
     from latentloop.config import config_from_yaml_text, load_config, to_dict
     from latentloop.train.trainer import Trainer
 
+    if args.preset and "=" in args.preset:  # argparse took the first override for the preset
+        args.overrides.insert(0, args.preset)
+        args.preset = None
+    resume = [o for o in args.overrides if o.startswith("resume=")]
+    if resume:  # `resume=RUN_DIR` is the same as `--resume RUN_DIR`
+        args.overrides = [o for o in args.overrides if not o.startswith("resume=")]
+        args.resume = resume[-1].split("=", 1)[1]
     if args.resume:
         run_dir = Path(args.resume)
         cfg_file = run_dir / "config.yaml"
@@ -121,6 +128,13 @@ def cmd_train(args: argparse.Namespace) -> None:
                 args.preset, [*args.overrides, f"run_dir=runs/{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"]
             )
     result = Trainer(cfg, resume=bool(args.resume), progress=not args.quiet).fit()
+    if result["interrupted"]:
+        print(
+            f"stopped by a signal at step {result['step']}; checkpoint written. Continue with: "
+            f"latentloop train --resume {cfg.run_dir}",
+            file=sys.stderr,
+        )
+        raise SystemExit(130)
     ev = result["eval"]
     summary = f"step {result['step']}: run in {cfg.run_dir}"
     if ev:
@@ -156,6 +170,7 @@ def cmd_solve(args: argparse.Namespace) -> None:
     from latentloop.tasks import sudoku
 
     run = load_run(args.run_dir)
+    sudoku.check_solvable(sudoku.parse(args.puzzle, sudoku.shape_for_cells(run.model.seq_len)))
     (sol,) = solve_sudoku(run.model, [args.puzzle], steps=args.steps, halt=args.halt)
     print(sudoku.render(sol.answer, givens=sol.puzzle))
     status = "valid" if sol.valid else f"NOT valid ({int(sudoku.violations(sol.answer).sum())} cells break a rule)"

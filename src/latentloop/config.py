@@ -130,6 +130,8 @@ class TrainConfig:
     """Evaluate every this many steps; 0 = only at the end."""
     checkpoint_interval: int = 0
     """Checkpoint every this many steps; 0 = at evals and at the end."""
+    keep_checkpoints: int = 3
+    """Checkpoints kept (the newest ones, plus the best at evaluation); 0 = keep all."""
     time_budget_s: float = 0.0
     """Stop after this many seconds of training (0 = no limit); used for equal-time comparisons."""
 
@@ -399,7 +401,12 @@ def load_config(preset: str | None = None, overrides: list[str] | None = None, b
 
 
 def save_config(cfg: RunConfig, path: Path) -> None:
-    path.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    """Write the resolved config as YAML (temporary name, then rename)."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    os.replace(tmp, path)
 
 
 def config_from_yaml_text(text: str) -> RunConfig:

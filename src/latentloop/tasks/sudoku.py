@@ -471,6 +471,15 @@ def count_solutions(grid: np.ndarray, shape: SudokuShape | None = None, limit: i
     return solve(grid, shape, limit)[0]
 
 
+def check_solvable(grid: np.ndarray, shape: SudokuShape | None = None) -> None:
+    """Raise PuzzleError unless the puzzle has exactly one solution."""
+    n = count_solutions(grid, shape, limit=2)
+    if n == 0:
+        raise PuzzleError("puzzle has no solution")
+    if n > 1:
+        raise PuzzleError("puzzle has several solutions (a Sudoku must have exactly one)")
+
+
 def has_unique_solution(grid: np.ndarray, shape: SudokuShape | None = None) -> bool:
     """Whether ``grid`` has exactly one solution."""
     return count_solutions(grid, shape, limit=2) == 1

@@ -58,7 +58,7 @@ def save_checkpoint(
     extra: dict,
     keep: int = 3,
 ) -> Path:
-    """Write checkpoint `step` atomically and prune to the newest `keep` (0 = keep all)."""
+    """Write checkpoint `step` atomically; keep the newest `keep` (0 = all) plus the one marked best."""
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
     name = f"step_{step:07d}"
@@ -91,15 +91,39 @@ def save_checkpoint(
             f"could not write checkpoint {name} ({e.strerror or e}); the previous one is intact"
         ) from None
     if keep:
-        for old in sorted(root.glob("step_*"))[:-keep]:
+        protected = (root / "best").read_text().strip() if (root / "best").is_file() else ""
+        for old in [p for p in sorted(root.glob("step_*"))[:-keep] if p.name != protected]:
             shutil.rmtree(old, ignore_errors=True)
     return final
 
 
+def mark_best(checkpoint: Path) -> None:
+    """Record `checkpoint` as the best so far; retention never deletes it while it is."""
+    _write_atomic(checkpoint.parent / "best", checkpoint.name)
+
+
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    write_text_atomic(path, text)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a small file under a temporary name, then rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
+
+
+def check_model_config(saved: dict | None, current: dict, where: Path) -> None:
+    """Fail with the first model field whose value differs from the checkpoint's."""
+    if not saved:
+        return
+    for key in sorted(set(saved) | set(current)):
+        if saved.get(key) != current.get(key):
+            raise CheckpointError(
+                f"checkpoint {where} was trained with model.{key}={saved.get(key)!r}, "
+                f"but the config has model.{key}={current.get(key)!r}"
+            )
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:

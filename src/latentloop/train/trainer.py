@@ -31,7 +31,15 @@ from latentloop.errors import CheckpointError, ConfigError, LatentloopError
 from latentloop.evaluate.runner import evaluate
 from latentloop.model.halting import halt_decision, q_continue_target
 from latentloop.model.reasoner import Reasoner
-from latentloop.train.checkpoint import latest_checkpoint, load_checkpoint, optimizer_state, save_checkpoint
+from latentloop.train.checkpoint import (
+    check_model_config,
+    latest_checkpoint,
+    load_checkpoint,
+    mark_best,
+    optimizer_state,
+    save_checkpoint,
+    write_text_atomic,
+)
 from latentloop.train.distributed import Dist, init_distributed, pick_device
 from latentloop.train.ema import EMA
 from latentloop.train.losses import LossOutput, act_loss
@@ -202,6 +210,7 @@ class Trainer:
         self.total_steps = total_steps(cfg, self.train_split)
         self.step = 0
         self.elapsed = 0.0
+        self.best_exact = -1.0  # best test exact accuracy seen at an evaluation
         self.carry: Carry | None = None
         if resume:
             self._restore()
@@ -216,6 +225,7 @@ class Trainer:
         carry["rng.generator"] = self.generator.get_state()
         meta = self.train_split.metadata
         extra = {
+            "best_exact": self.best_exact,
             "stream": self.stream.state_dict(),
             "elapsed": self.elapsed,
             "config": to_dict(self.cfg),
@@ -233,6 +243,7 @@ class Trainer:
             optimizers=self.optimizers,
             carry=carry,
             extra=extra,
+            keep=self.cfg.train.keep_checkpoints,
         )
 
     def _restore(self) -> None:
@@ -242,6 +253,7 @@ class Trainer:
         ckpt = load_checkpoint(path)
         from latentloop.model.convert import load_into
 
+        check_model_config((ckpt["state"].get("config") or {}).get("model"), to_dict(self.cfg.model), path)
         load_into(self.model, ckpt["model"])
         if self.ema and ckpt["ema"] is not None:
             self.ema.shadow = {k: v.to(self.device) for k, v in ckpt["ema"].items()}
@@ -250,6 +262,7 @@ class Trainer:
             if key in state.get("optimizers", {}):  # absent in imported reference checkpoints
                 opt.load_state_dict(optimizer_state(ckpt, key))
         self.step, self.elapsed = state["step"], state.get("elapsed", 0.0)
+        self.best_exact = state.get("best_exact", -1.0)
         if state.get("stream"):
             self.stream.load_state_dict(state["stream"])
         carry = dict(ckpt["carry"] or {})
@@ -281,7 +294,7 @@ class Trainer:
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.yaml")
-        log = _Logger(self.run_dir, enabled=main)
+        log = _Logger(self.run_dir, enabled=main, resume_step=self.step)
         dense = [p for _, p in self.model.dense_parameters()]
         stop = _StopFlag()
         bar = tqdm(
@@ -347,27 +360,37 @@ class Trainer:
                     ex_s=f"{rate:.0f}",
                 )
             if t.eval_interval and self.step % t.eval_interval == 0 and self.step < self.total_steps:
-                last_eval = self._eval_and_log(log)
+                checkpoint = self.save()
+                last_eval = self._eval_and_log(log, checkpoint)
                 window_examples, window_start = 0, time.perf_counter()  # keep eval out of the rate
-            if t.checkpoint_interval and self.step % t.checkpoint_interval == 0:
+            elif t.checkpoint_interval and self.step % t.checkpoint_interval == 0:
                 self.save()
         bar.close()
-        self.save()
-        last_eval = self._eval_and_log(log, progress=self.progress)
+        checkpoint = self.save()
+        if stop.requested:  # pre-empted or Ctrl-C: the checkpoint is what matters, skip the evaluation
+            log.close()
+            stop.restore()
+            return {"step": self.step, "eval": None, "interrupted": True}
+        last_eval = self._eval_and_log(log, checkpoint, progress=self.progress)
         log.close()
         if main and last_eval is not None:
-            (self.run_dir / "eval.json").write_text(json.dumps({"step": self.step, **last_eval}, indent=1))
+            write_text_atomic(self.run_dir / "eval.json", json.dumps({"step": self.step, **last_eval}, indent=1))
         stop.restore()
         return {"step": self.step, "eval": last_eval, "interrupted": stop.requested}
 
-    def _eval_and_log(self, log: _Logger, progress: bool = False) -> dict | None:
+    def _eval_and_log(self, log: _Logger, checkpoint: Path | None, progress: bool = False) -> dict | None:
+        """Evaluate, log, and mark the checkpoint just written as best when its accuracy is."""
         result = self.evaluate(progress)
-        if result is not None:
-            log.write(
-                self.step,
-                {f"eval/{k}": v for k, v in result.items() if not isinstance(v, list)}
-                | {"eval/exact_accuracy_per_step": result["exact_accuracy_per_step"]},
-            )
+        if result is None:
+            return None
+        log.write(
+            self.step,
+            {f"eval/{k}": v for k, v in result.items() if not isinstance(v, list)}
+            | {"eval/exact_accuracy_per_step": result["exact_accuracy_per_step"]},
+        )
+        if checkpoint is not None and result["exact_accuracy"] > self.best_exact:
+            self.best_exact = result["exact_accuracy"]
+            mark_best(checkpoint)
         return result
 
 
@@ -403,11 +426,24 @@ class _StopFlag:
             signal.signal(sig, old)
 
 
+def _step_of(line: str) -> int:
+    try:
+        return int(json.loads(line).get("step", 0))
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
+        return 1 << 62  # a torn last line from a crash: drop it
+
+
 class _Logger:
     """Metrics to metrics.jsonl and TensorBoard (rank 0 only)."""
 
-    def __init__(self, run_dir: Path, enabled: bool) -> None:
+    def __init__(self, run_dir: Path, enabled: bool, resume_step: int = 0) -> None:
         self.enabled = enabled
+        path = run_dir / "metrics.jsonl"
+        if enabled and path.is_file():  # after a crash: drop lines past the checkpoint we resume from
+            lines = [x for x in path.read_text().splitlines() if x.strip()]
+            keep = [x for x in lines if _step_of(x) <= resume_step]
+            if len(keep) != len(lines):
+                write_text_atomic(path, "".join(x + "\n" for x in keep))
         self.file = open(run_dir / "metrics.jsonl", "a") if enabled else None  # noqa: SIM115
         self.tb = None
         if enabled:

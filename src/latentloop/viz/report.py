@@ -16,7 +16,7 @@ from latentloop.api import load_run, solve_sudoku
 from latentloop.data.format import read_split
 from latentloop.errors import CheckpointError
 from latentloop.tasks import sudoku
-from latentloop.viz.sudoku import trajectory_figure
+from latentloop.viz.sudoku import save_figure, trajectory_figure
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
@@ -63,8 +63,7 @@ def loss_plot(runs: list[Path], out: Path) -> Path:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
     return out
 
 
@@ -77,8 +76,7 @@ def refinement_plot(runs: list[Path], out: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out)
     return out
 
 

@@ -6,6 +6,7 @@ column or box) are red; cells whose digit changed since the previous step have a
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +20,15 @@ from latentloop.tasks import sudoku
 CHANGED = "#fff2a8"
 VIOLATION = "#d62728"
 MODEL = "#1f5fbf"
+
+
+def save_figure(fig: plt.Figure, path: Path) -> None:
+    """Save a PNG under a temporary name, then rename it into place, and close the figure."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
 
 
 def draw_grid(
@@ -81,6 +91,5 @@ def trajectory_figure(
     if solution is not None:
         draw_grid(axes[-1], solution, puzzle, title="solution")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
     return path
