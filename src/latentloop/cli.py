@@ -8,6 +8,7 @@
     latentloop eval RUN_DIR [--steps N]             accuracy per supervision step, as a table and JSON
     latentloop solve RUN_DIR PUZZLE                 solve one puzzle and show the answer
     latentloop import-checkpoint ...                turn a reference checkpoint into a run directory
+    latentloop ablate --presets a,b --budget N      several presets, one task, the same budget
     latentloop report RUN_DIR [--baseline RUN_DIR]  report.md with curves and a solving picture
 
 Bad input of any kind ends with one `error: ...` line and exit status 2.
@@ -188,6 +189,17 @@ def cmd_import(args: argparse.Namespace) -> None:
     print(f"wrote run directory {out}")
 
 
+def cmd_ablate(args: argparse.Namespace) -> None:
+    from latentloop.evaluate.ablate import run_ablation
+
+    presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    out = run_ablation(
+        args.task, presets, args.budget, Path(args.out), seed=args.seed, data_dir=args.data, extra=args.overrides
+    )
+    print(out.read_text(), end="")
+    print(f"wrote {out}")
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     from latentloop.viz.report import write_report
 
@@ -249,12 +261,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_solve)
 
     s = sub.add_parser("import-checkpoint", help="turn a reference (HRM/TRM) checkpoint into a run directory")
-    s.add_argument("--format", required=True, choices=("trm", "trm_singlez", "hrm"))
+    s.add_argument("--format", required=True, choices=("trm", "trm_singlez", "hrm", "transformers_baseline"))
     s.add_argument("--config", required=True, help="the reference's architecture config (JSON)")
     s.add_argument("--data", help="dataset directory to record in the run's config")
     s.add_argument("weights")
     s.add_argument("out")
     s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("ablate", help="train several presets on one small task with the same budget")
+    s.add_argument("--task", default="sudoku6", help="sudoku6 | sudoku4")
+    s.add_argument("--presets", required=True, help="comma-separated preset names")
+    s.add_argument("--budget", type=int, default=400, help="optimizer steps per preset")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--data", help="dataset directory (default data/ablate-TASK, built if missing)")
+    s.add_argument("--out", default="runs/ablate")
+    s.add_argument("overrides", nargs="*", help="extra section.key=value applied to every preset")
+    s.set_defaults(func=cmd_ablate)
 
     s = sub.add_parser("report", help="write report.md with curves and a step-by-step picture")
     s.add_argument("run_dir")

@@ -24,7 +24,8 @@ from latentloop.errors import ConfigError
 
 MIXERS = ("attention", "mlp")
 POS_ENCODINGS = ("rope", "none", "learned")
-HALTING = ("none", "bce", "q_learning")
+HALTING = ("none", "bce", "q_learning", "q_compare")
+SUPERVISION = ("window", "segment", "point")
 LOSSES = ("stablemax", "softmax")
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -72,8 +73,18 @@ class ModelConfig:
     """Update program of one supervision step; see model/program.py. Empty = TRM's."""
     grad_calls: str = "inner_cycles + 1"
     """Module calls at the end of a supervision step that carry gradient (int or expression; -1 = all)."""
+    supervision: str = "window"
+    """Where gradients and losses go inside one supervision step (refinement learning):
+    window = the references: the last `grad_calls` calls with gradient, loss at the end;
+    segment = windows of `grad_calls` calls, detached between windows, loss per `segment_loss`;
+    point = every call detached from the previous one, a loss after every answer-stream update."""
+    segment_loss: str = "end"
+    """segment supervision: loss at each window's end (end) or after every answer update in it (every)."""
+    skip_transform: str = "identity"
+    """How snapshot sources (SRM's segment-start state) are injected: identity | linear (a learned map g)."""
     halting: str = "bce"
-    """none | bce (TRM) | q_learning (HRM, bootstrapped continue target)."""
+    """none | bce (TRM) | q_learning (HRM, bootstrapped continue target) |
+    q_compare (halt when q_halt > q_continue, continue head untrained: the released transformer baseline)."""
     halt_max_steps: int = 16
     """N_sup: supervision steps before a slot is forced to halt (reference: arch.halt_max_steps)."""
     halt_exploration_prob: float = 0.1
@@ -204,6 +215,9 @@ def validate(cfg: RunConfig) -> None:
     _choice("model.mixer", m.mixer, MIXERS)
     _choice("model.pos_encoding", m.pos_encoding, POS_ENCODINGS)
     _choice("model.halting", m.halting, HALTING)
+    _choice("model.supervision", m.supervision, SUPERVISION)
+    _choice("model.segment_loss", m.segment_loss, ("end", "every"))
+    _choice("model.skip_transform", m.skip_transform, ("identity", "linear"))
     _choice("model.forward_dtype", m.forward_dtype, DTYPES)
     _choice("train.loss", t.loss, LOSSES)
     if m.hidden_size <= 0:

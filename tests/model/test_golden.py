@@ -28,6 +28,7 @@ CASES = {
     "trm_mlp": ("trm", {"y": "z_H", "z": "z_L"}),
     "hrm": ("hrm", {"z_H": "z_H", "z_L": "z_L"}),
     "trm_singlez": ("trm_singlez", {"z": "z_L"}),
+    "transformers_baseline": ("transformers_baseline", {"z": "z_H"}),
 }
 ATOL = 1e-5
 GRAD_ATOL = 1e-6

@@ -18,7 +18,7 @@ from latentloop.model.reasoner import Reasoner
 
 def wants_halt(q_halt: torch.Tensor, q_continue: torch.Tensor, mode: str) -> torch.Tensor:
     """Would the halting head stop here? (TRM: q_halt > 0; HRM: q_halt > q_continue.)"""
-    if mode == "q_learning":
+    if mode in ("q_learning", "q_compare"):
         return q_halt > q_continue
     if mode == "bce":
         return q_halt > 0

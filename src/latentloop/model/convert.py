@@ -3,7 +3,9 @@
 Reference names never leak past this module. Supported formats:
 - `trm`: TinyRecursiveModels `trm.py` (attention or `mlp_t` mixer);
 - `trm_singlez`: TinyRecursiveModels `trm_singlez.py` (one latent z);
-- `hrm`: sapientinc/HRM `hrm_act_v1.py`.
+- `hrm`: sapientinc/HRM `hrm_act_v1.py`;
+- `transformers_baseline`: TinyRecursiveModels `transformers_baseline.py` (the ARC Prize flat transformer
+  with ACT; as released it halts on q_halt > q_continue but never trains q_continue: `halting: q_compare`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from latentloop.config import ModelConfig, ModuleConfig
 from latentloop.errors import CheckpointError
 from latentloop.model.reasoner import Reasoner
 
-FORMATS = ("trm", "trm_singlez", "hrm")
+FORMATS = ("trm", "trm_singlez", "hrm", "transformers_baseline")
 
 HRM_PROGRAM = [
     {
@@ -39,8 +41,15 @@ SINGLE_Z_PROGRAM = [
 ]
 
 # Per format: reference level -> our module, reference init buffer -> our stream.
-_LEVELS = {"trm": {"L_level": "core"}, "trm_singlez": {"L_level": "core"}, "hrm": {"L_level": "L", "H_level": "H"}}
+FLAT_PROGRAM = [{"update": "z", "module": "core", "inject": ["x"]}]
+_LEVELS = {
+    "transformers_baseline": {"H_level": "core"},
+    "trm": {"L_level": "core"},
+    "trm_singlez": {"L_level": "core"},
+    "hrm": {"L_level": "L", "H_level": "H"},
+}
 _INITS = {
+    "transformers_baseline": {"H_init": "z"},
     "trm": {"H_init": "y", "L_init": "z"},
     "trm_singlez": {"L_init": "z"},
     "hrm": {"H_init": "z_H", "L_init": "z_L"},
@@ -83,8 +92,8 @@ def reference_model_config(ref: dict, fmt: str) -> ModelConfig:
             rms_norm_eps=float(ref.get("rms_norm_eps", 1e-5)),
             puzzle_emb_len=prefix,
             puzzle_emb_dim=emb_ndim,
-            outer_cycles=int(ref["H_cycles"]),
-            inner_cycles=int(ref["L_cycles"]),
+            outer_cycles=int(ref.get("H_cycles", 1)),
+            inner_cycles=int(ref.get("L_cycles", 1)),
             halt_max_steps=int(ref["halt_max_steps"]),
             halt_exploration_prob=float(ref["halt_exploration_prob"]),
             forward_dtype=str(ref.get("forward_dtype", "bfloat16")),
@@ -98,6 +107,17 @@ def reference_model_config(ref: dict, fmt: str) -> ModelConfig:
                 program=[],
                 grad_calls="inner_cycles + 1",
                 halting="bce" if ref.get("no_ACT_continue", True) else "q_learning",
+            )
+        if fmt == "transformers_baseline":
+            common["puzzle_emb_len"] = -(emb_ndim // -hidden)
+            return ModelConfig(
+                **common,
+                streams=["z"],
+                answer_stream="z",
+                modules={"core": ModuleConfig(int(ref["H_layers"]))},
+                program=FLAT_PROGRAM,
+                grad_calls="-1",
+                halting="q_compare",
             )
         if fmt == "trm_singlez":
             return ModelConfig(

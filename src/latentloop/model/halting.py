@@ -39,7 +39,7 @@ def halt_decision(
     halted = steps >= max_steps
     if not training or mode == "none" or max_steps <= 1:
         return halted
-    halted = halted | ((q_halt > 0) if mode == "bce" else (q_halt > q_continue))
+    halted = halted | ((q_halt > 0) if mode == "bce" else (q_halt > q_continue))  # q_learning, q_compare
     if exploration_prob > 0:
         explore = torch.rand(steps.shape, generator=generator, device=steps.device) < exploration_prob
         low = torch.randint(2, max_steps + 1, steps.shape, generator=generator, device=steps.device)

@@ -45,6 +45,7 @@ class StepOutput:
     logits: torch.Tensor  # [B, L, V]
     q_halt: torch.Tensor  # [B] fp32
     q_continue: torch.Tensor  # [B] fp32
+    aux_logits: list[torch.Tensor]  # [B, L, V] each: extra loss points inside the step (segment/point supervision)
 
 
 class BlockStack(nn.Module):
@@ -109,6 +110,9 @@ class Reasoner(nn.Module):
             self.rope_cos = self.rope_sin = None
 
         self.stacks = nn.ModuleDict({name: BlockStack(cfg, mod, self.total_len) for name, mod in cfg.modules.items()})
+        # SRM's g: a learned linear map applied to a snapshot before it is injected (skip_transform=linear).
+        snapshots = sorted({op.target for op in self.ops if op.kind == "snapshot"})
+        self.skip_maps = nn.ModuleDict({s: Linear(D, D) for s in snapshots} if cfg.skip_transform == "linear" else {})
 
         # Fixed, non-learned initial states: one [D] vector per stream, truncated normal std 1.
         for name in cfg.streams:
@@ -165,24 +169,47 @@ class Reasoner(nn.Module):
             x = 0.707106781 * (x + self.embed_pos.to(self.dtype))  # (tok + pos) / sqrt(2)
         return math.sqrt(D) * x
 
-    def run_program(self, states: dict[str, torch.Tensor], x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Run the update program once; only the last `n_grad_calls` module calls build a graph."""
+    def run_program(
+        self, states: dict[str, torch.Tensor], x: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
+        """Run the update program once.
+
+        Returns the new states and the answer stream at the intermediate loss points. With
+        `supervision=window` (the references) only the last `n_grad_calls` calls build a graph and
+        there are no intermediate points; `segment` cuts the calls into windows of `n_grad_calls`,
+        detaching every state at each window start; `point` detaches before every call.
+        """
+        cfg = self.cfg
         rope = (self.rope_cos, self.rope_sin) if self.rope_cos is not None else None
         values = dict(states, x=x)
         n_calls = sum(op.kind == "call" for op in self.ops)
-        first_grad = n_calls - self.n_grad_calls
-        call_index = 0
+        window = 1 if cfg.supervision == "point" else self.n_grad_calls
+        first_grad = n_calls - self.n_grad_calls if cfg.supervision == "window" else 0
+        collect = torch.is_grad_enabled() and cfg.supervision != "window"
+        loss_points: list[torch.Tensor] = []
+        i = 0  # module calls done so far
         for op in self.ops:
-            with torch.set_grad_enabled(torch.is_grad_enabled() and call_index >= first_grad):
+            if op.kind == "call" and cfg.supervision != "window" and i and i % window == 0:
+                values = {k: (v if k == "x" else v.detach()) for k, v in values.items()}  # cut the gradient
+            with torch.set_grad_enabled(torch.is_grad_enabled() and i >= first_grad):
                 if op.kind == "snapshot":
                     values[op.target] = values[op.inject[0]]
                     continue
                 injection = None
                 for src in op.inject:  # the references sum the injection first: z + (y + x)
-                    injection = values[src] if injection is None else injection + values[src]
+                    v = self.skip_maps[src](values[src]) if src in self.skip_maps else values[src]
+                    injection = v if injection is None else injection + v
                 values[op.target] = self.stacks[op.module](values[op.target], injection, rope)
-                call_index += 1
-        return {s: values[s] for s in self.cfg.streams}
+            i += 1
+            if collect and i < n_calls and self._is_loss_point(op, i, window):
+                loss_points.append(values[cfg.answer_stream])
+        return {s: values[s] for s in cfg.streams}, loss_points
+
+    def _is_loss_point(self, op: Op, calls_done: int, window: int) -> bool:
+        """After this call, is there an intermediate loss (segment / point supervision)?"""
+        if self.cfg.supervision == "segment" and self.cfg.segment_loss == "end":
+            return calls_done % window == 0
+        return op.target == self.cfg.answer_stream  # point, or segment with a loss at every answer update
 
     def forward(
         self, states: dict[str, torch.Tensor], inputs: torch.Tensor, puzzle_identifiers: torch.Tensor
@@ -194,11 +221,12 @@ class Reasoner(nn.Module):
             inputs: token ids [B, L]. puzzle_identifiers: [B].
         """
         x = self.embed(inputs, puzzle_identifiers)
-        states = self.run_program(states, x)
+        states, loss_points = self.run_program(states, x)
         answer = states[self.cfg.answer_stream]
         logits = self.lm_head(answer)[:, self.prefix_len :]
         q = self.q_head(answer[:, 0]).float()
-        return StepOutput({s: v.detach() for s, v in states.items()}, logits, q[:, 0], q[:, 1])
+        aux = [self.lm_head(h)[:, self.prefix_len :] for h in loss_points]
+        return StepOutput({s: v.detach() for s, v in states.items()}, logits, q[:, 0], q[:, 1], aux)
 
     @torch.no_grad()
     def rollout(

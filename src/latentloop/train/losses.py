@@ -62,6 +62,7 @@ def act_loss(
     loss_type: str = "stablemax",
     halt_weight: float = 0.5,
     target_q_continue: torch.Tensor | None = None,
+    aux_logits: list[torch.Tensor] = (),
 ) -> LossOutput:
     """Deep-supervision loss of one supervision step for every slot.
 
@@ -69,11 +70,17 @@ def act_loss(
         logits: [B, L, V]; labels: [B, L] with IGNORE_LABEL_ID for unscored positions.
         q_halt, q_continue: [B] halting logits.
         target_q_continue: [B] bootstrapped target (Q-learning halting), or None.
+        aux_logits: [B, L, V] each, intermediate loss points (segment / point supervision); their
+            cross-entropies are added to lm_loss with the same reduction.
     """
     mask = labels != IGNORE_LABEL_ID
     n_scored = mask.sum(-1)
     token_loss = LOSSES[loss_type](logits, labels)
     lm_loss = (token_loss.sum(-1) / n_scored.clamp_min(1).to(token_loss.dtype)).sum()
+    for extra in aux_logits:
+        lm_loss = (
+            lm_loss + (LOSSES[loss_type](extra, labels).sum(-1) / n_scored.clamp_min(1).to(token_loss.dtype)).sum()
+        )
     token_correct = mask & (logits.argmax(-1) == labels)
     seq_correct = token_correct.sum(-1) == n_scored
     q_halt_loss = F.binary_cross_entropy_with_logits(q_halt, seq_correct.to(q_halt.dtype), reduction="sum")

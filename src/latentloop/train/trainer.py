@@ -131,6 +131,7 @@ def supervision_step(
         loss_type=cfg.train.loss,
         halt_weight=cfg.train.halt_loss_weight,
         target_q_continue=target,
+        aux_logits=out.aux_logits,
     )
     return Carry(out.states, steps, halted, data), loss
 
