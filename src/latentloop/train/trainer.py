@@ -281,7 +281,7 @@ class Trainer:
             return None
         e = self.cfg.eval
         steps = e.steps or self.cfg.model.halt_max_steps
-        ctx = self.ema.applied() if self.ema else _nullcontext()
+        ctx = self.ema.applied() if self.ema else contextlib.nullcontext()
         with ctx:
             result = evaluate(self.model, self.test_split, steps, e.batch_size, e.max_examples, self.device, progress)
         self.model.train()
@@ -399,14 +399,6 @@ def _all_reduce_grads(params: list[torch.nn.Parameter]) -> None:
     for p in params:
         if p.grad is not None:
             dist.all_reduce(p.grad)
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 class _StopFlag:
