@@ -42,45 +42,30 @@ def test_bad_override_syntax(capsys) -> None:
     assert_one_line_error(code, err, "expected key=value")
 
 
-def test_corrupt_dataset_json(tmp_path: Path, sudoku4_dataset: Path, capsys) -> None:
+def train_on_damaged_copy(dataset: Path, tmp_path: Path, damage, capsys) -> tuple[int, str]:
+    """Copy the dataset, let `damage` edit the copy's train/dataset.json text, and train on it."""
     import shutil
 
     data = tmp_path / "data"
-    shutil.copytree(sudoku4_dataset, data)
-    (data / "train" / "dataset.json").write_text("{ not json")
-    code, err = run_cli(
-        [
-            "train",
-            "trm-sudoku4-cpu",
-            f"data.path={data}",
-            f"run_dir={tmp_path / 'run'}",
-            "train.max_steps=1",
-            "--quiet",
-        ],
-        capsys,
-    )
+    shutil.copytree(dataset, data)
+    meta = data / "train" / "dataset.json"
+    meta.write_text(damage(meta.read_text()))
+    args = ["train", "trm-sudoku4-cpu", f"data.path={data}", f"run_dir={tmp_path / 'run'}", "train.max_steps=1"]
+    return run_cli([*args, "--quiet"], capsys)
+
+
+def test_corrupt_dataset_json(tmp_path: Path, sudoku4_dataset: Path, capsys) -> None:
+    code, err = train_on_damaged_copy(sudoku4_dataset, tmp_path, lambda text: "{ not json", capsys)
     assert_one_line_error(code, err, "dataset.json")
 
 
 def test_missing_dataset_field(tmp_path: Path, sudoku4_dataset: Path, capsys) -> None:
-    import shutil
+    def drop_seq_len(text: str) -> str:
+        meta = json.loads(text)
+        del meta["seq_len"]
+        return json.dumps(meta)
 
-    data = tmp_path / "data"
-    shutil.copytree(sudoku4_dataset, data)
-    meta = json.loads((data / "train" / "dataset.json").read_text())
-    del meta["seq_len"]
-    (data / "train" / "dataset.json").write_text(json.dumps(meta))
-    code, err = run_cli(
-        [
-            "train",
-            "trm-sudoku4-cpu",
-            f"data.path={data}",
-            f"run_dir={tmp_path / 'run'}",
-            "train.max_steps=1",
-            "--quiet",
-        ],
-        capsys,
-    )
+    code, err = train_on_damaged_copy(sudoku4_dataset, tmp_path, drop_seq_len, capsys)
     assert_one_line_error(code, err, "seq_len")
 
 
