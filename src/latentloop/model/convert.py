@@ -98,13 +98,14 @@ def reference_model_config(ref: dict, fmt: str) -> ModelConfig:
             halt_exploration_prob=float(ref["halt_exploration_prob"]),
             forward_dtype=str(ref.get("forward_dtype", "bfloat16")),
         )
-        if fmt == "trm":
+        if fmt in ("trm", "trm_singlez"):  # one shared network; single-z keeps only z
+            single = fmt == "trm_singlez"
             return ModelConfig(
                 **common,
-                streams=["y", "z"],
-                answer_stream="y",
+                streams=["z"] if single else ["y", "z"],
+                answer_stream="z" if single else "y",
                 modules={"core": ModuleConfig(int(ref["L_layers"]))},
-                program=[],
+                program=SINGLE_Z_PROGRAM if single else [],
                 grad_calls="inner_cycles + 1",
                 halting="bce" if ref.get("no_ACT_continue", True) else "q_learning",
             )
@@ -118,16 +119,6 @@ def reference_model_config(ref: dict, fmt: str) -> ModelConfig:
                 program=FLAT_PROGRAM,
                 grad_calls="-1",
                 halting="q_compare",
-            )
-        if fmt == "trm_singlez":
-            return ModelConfig(
-                **common,
-                streams=["z"],
-                answer_stream="z",
-                modules={"core": ModuleConfig(int(ref["L_layers"]))},
-                program=SINGLE_Z_PROGRAM,
-                grad_calls="inner_cycles + 1",
-                halting="bce" if ref.get("no_ACT_continue", True) else "q_learning",
             )
         return ModelConfig(
             **common,
