@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from latentloop.errors import DatasetError
@@ -31,7 +32,7 @@ def task_for(info: dict[str, Any] | None, seq_len: int) -> Task:
     if name == "maze":
         from latentloop.tasks.maze import MazeTask
 
-        side = int(round(seq_len**0.5))
+        side = math.isqrt(seq_len)
         return MazeTask(int((info or {}).get("height", side)), int((info or {}).get("width", side)))
     if name == "arc":
         from latentloop.tasks.arc import ArcTask
