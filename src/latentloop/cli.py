@@ -158,7 +158,15 @@ def cmd_train(args: argparse.Namespace) -> None:
             cfg = load_config(
                 args.preset, [*args.overrides, f"run_dir=runs/{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"]
             )
-    result = Trainer(cfg, resume=bool(args.resume), progress=not args.quiet).fit()
+    from latentloop.train.distributed import shutdown
+
+    trainer = Trainer(cfg, resume=bool(args.resume), progress=not args.quiet)
+    try:
+        result = trainer.fit()
+    finally:
+        shutdown()
+    if not trainer.dist.is_main:
+        return
     if result["interrupted"]:
         print(
             f"stopped by a signal at step {result['step']}; checkpoint written. Continue with: "

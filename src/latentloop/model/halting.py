@@ -25,6 +25,7 @@ def halt_decision(
     training: bool,
     exploration_prob: float = 0.0,
     generator: torch.Generator | None = None,
+    shard: tuple[int, int] = (0, 1),
 ) -> torch.Tensor:
     """Which slots halt after this supervision step.
 
@@ -32,6 +33,9 @@ def halt_decision(
         q_halt, q_continue: halting logits [B] (fp32).
         steps: supervision steps taken so far *including* this one [B] (int).
         mode: none | bce | q_learning.
+        shard: (rank, world size). Exploration is drawn for the global batch of B * world slots
+            from a generator in the same state on every rank, and each rank keeps its slice, so a
+            run takes the same decisions on any number of processes.
 
     Returns:
         halted [B] bool.
@@ -41,8 +45,11 @@ def halt_decision(
         return halted
     halted = halted | ((q_halt > 0) if mode == "bce" else (q_halt > q_continue))  # q_learning, q_compare
     if exploration_prob > 0:
-        explore = torch.rand(steps.shape, generator=generator, device=steps.device) < exploration_prob
-        low = torch.randint(2, max_steps + 1, steps.shape, generator=generator, device=steps.device)
+        rank, world = shard
+        B = steps.shape[0]
+        mine = slice(rank * B, (rank + 1) * B)
+        explore = torch.rand(B * world, generator=generator, device=steps.device)[mine] < exploration_prob
+        low = torch.randint(2, max_steps + 1, (B * world,), generator=generator, device=steps.device)[mine]
         min_steps = torch.where(explore, low, torch.zeros_like(low))
         halted = halted & (steps >= min_steps)
     return halted

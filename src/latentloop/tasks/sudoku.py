@@ -711,6 +711,13 @@ class SudokuTask:
         """See `verify`."""
         return verify(puzzle, answer, self.shape)
 
+    def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """bool [N]: each predicted grid is full, obeys the rules and keeps the givens of its input."""
+        n = self.shape.size
+        puzzles = np.where((inputs >= 2) & (inputs <= n + 1), inputs - 1, 0).reshape(-1, n, n)
+        answers = np.where((predictions >= 2) & (predictions <= n + 1), predictions - 1, 0).reshape(-1, n, n)
+        return np.array([verify(p, a, self.shape) for p, a in zip(puzzles, answers, strict=True)], dtype=bool)
+
 
 # ----------------------------------------------------------------------------------------------
 # Readers

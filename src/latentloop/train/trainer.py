@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 from tqdm import tqdm
 
 from latentloop.config import RunConfig, save_config, to_dict
@@ -40,7 +39,16 @@ from latentloop.train.checkpoint import (
     save_checkpoint,
     write_text_atomic,
 )
-from latentloop.train.distributed import Dist, init_distributed, pick_device
+from latentloop.train.distributed import (
+    Dist,
+    all_reduce_grads,
+    all_reduce_sum,
+    any_rank,
+    gather_rows,
+    init_distributed,
+    local_rank,
+    pick_device,
+)
 from latentloop.train.ema import EMA
 from latentloop.train.losses import LossOutput, act_loss
 from latentloop.train.optim import AdamATan2, SparseSignSGD, optimizer_step
@@ -100,9 +108,17 @@ class Carry:
 
 
 def supervision_step(
-    model: Reasoner, carry: Carry, batch: Batch, cfg: RunConfig, generator: torch.Generator | None = None
+    model: Reasoner,
+    carry: Carry,
+    batch: Batch,
+    cfg: RunConfig,
+    generator: torch.Generator | None = None,
+    shard: tuple[int, int] = (0, 1),
 ) -> tuple[Carry, LossOutput]:
-    """Refill, run one supervision step, decide halting, and compute the loss (no backward)."""
+    """Refill, run one supervision step, decide halting, and compute the loss (no backward).
+
+    `shard` = (rank, world size): this process holds that slice of the global batch.
+    """
     m = cfg.model
     carry = carry.refill(model, batch)
     data = carry.data
@@ -118,6 +134,7 @@ def supervision_step(
             training=True,
             exploration_prob=m.halt_exploration_prob,
             generator=generator,
+            shard=shard,
         )
         target = None
         if m.halting == "q_learning":  # HRM: bootstrap from one more (no-grad) step on the same data
@@ -136,24 +153,29 @@ def supervision_step(
     return Carry(out.states, steps, halted, data), loss
 
 
-def step_metrics(carry: Carry, loss: LossOutput) -> dict:
-    """The references' training metrics: averaged over slots that halted at this step."""
+def step_metrics(carry: Carry, loss: LossOutput, dist_info: Dist | None = None) -> dict:
+    """The references' training metrics, over the global batch: losses summed over slots, accuracies
+    averaged over the slots that halted at this step."""
     done = carry.halted & (loss.n_scored > 0) & carry.data.valid
-    count = int(done.sum())
     tok = loss.token_correct.sum(-1).float() / loss.n_scored.clamp_min(1).float()
-    metrics = {
-        "loss": loss.total.item(),
-        "lm_loss": loss.lm_loss.item(),
-        "q_halt_loss": loss.q_halt_loss.item(),
-        "q_continue_loss": loss.q_continue_loss.item(),
-        "count": count,
-    }
+    sums = torch.stack(
+        [
+            loss.total.detach().double(),
+            loss.lm_loss.detach().double(),
+            loss.q_halt_loss.detach().double(),
+            loss.q_continue_loss.detach().double(),
+            done.sum().double(),
+            tok[done].sum().double(),
+            loss.seq_correct[done].sum().double(),
+            carry.steps[done].sum().double(),
+        ]
+    )
+    if dist_info is not None and dist_info.active:
+        sums = all_reduce_sum(sums)
+    total, lm, q_halt, q_cont, count, acc, exact, steps = sums.tolist()
+    metrics = {"loss": total, "lm_loss": lm, "q_halt_loss": q_halt, "q_continue_loss": q_cont, "count": int(count)}
     if count:
-        metrics.update(
-            accuracy=tok[done].mean().item(),
-            exact_accuracy=loss.seq_correct[done].float().mean().item(),
-            steps=carry.steps[done].float().mean().item(),
-        )
+        metrics.update(accuracy=acc / count, exact_accuracy=exact / count, steps=steps / count)
     return metrics
 
 
@@ -183,15 +205,14 @@ class Trainer:
         t = cfg.train
         if t.threads:
             torch.set_num_threads(t.threads)
-        self.device = pick_device(t.device)
+        self.device = pick_device(t.device, local_rank())
         self.dist: Dist = init_distributed(self.device)
         self.run_dir = Path(cfg.run_dir)
         data = Path(cfg.data.path)
         self.train_split = read_split(data / "train")
         self.test_split = read_split(data / "test") if (data / "test").is_dir() else None
-        torch.manual_seed(t.seed)  # identical initial weights on every rank
+        torch.manual_seed(t.seed)  # identical initial weights and random streams on every rank
         self.model = build_model(cfg, self.train_split).to(self.device)
-        torch.manual_seed(t.seed + self.dist.rank)
         if t.compile:
             for stack in self.model.stacks.values():
                 stack.compile()
@@ -207,7 +228,8 @@ class Trainer:
             self.base_lrs["puzzle_emb"] = t.puzzle_emb_lr
         self.ema = EMA(dense, t.ema_decay) if t.ema else None
         self.stream = TrainStream(self.train_split, t.global_batch_size, t.seed, self.dist.rank, self.dist.world_size)
-        self.generator = torch.Generator(device=self.device).manual_seed(t.seed + 1000 + self.dist.rank)
+        # Halting exploration: the same stream on every rank, drawn for the global batch (see halt_decision).
+        self.generator = torch.Generator(device=self.device).manual_seed(t.seed + 1000)
         self.total_steps = total_steps(cfg, self.train_split)
         self.step = 0
         self.elapsed = 0.0
@@ -219,9 +241,15 @@ class Trainer:
     # -- checkpoints -------------------------------------------------------------------------
 
     def save(self) -> Path | None:
+        """Checkpoint (rank 0 writes; every rank must call it, for the carry is gathered first).
+
+        The carry is stored for the global batch, so a run resumes on any number of processes.
+        """
+        carry = self.carry.tensors() if self.carry is not None else {}
+        if self.dist.active:
+            carry = {k: gather_rows(v) for k, v in carry.items()}
         if not self.dist.is_main:
             return None
-        carry = self.carry.tensors() if self.carry is not None else {}
         carry["rng.torch"] = torch.get_rng_state()
         carry["rng.generator"] = self.generator.get_state()
         meta = self.train_split.metadata
@@ -270,6 +298,16 @@ class Trainer:
         if "rng.torch" in carry:
             torch.set_rng_state(carry.pop("rng.torch"))
             self.generator.set_state(carry.pop("rng.generator"))
+        if carry:
+            rows = next(iter(carry.values())).shape[0]
+            if rows != self.cfg.train.global_batch_size:
+                raise CheckpointError(
+                    f"checkpoint {path} holds a carry of {rows} slots but train.global_batch_size is "
+                    f"{self.cfg.train.global_batch_size}; resume with the global batch size it was trained with"
+                )
+            local = rows // self.dist.world_size
+            mine = slice(self.dist.rank * local, (self.dist.rank + 1) * local)
+            carry = {k: v[mine] for k, v in carry.items()}
         self.carry = Carry.from_tensors(carry, self.device) if carry else None
         if self.ema and ckpt["ema"] is None:
             self.ema = EMA(self.model.dense_parameters(), self.cfg.train.ema_decay)
@@ -309,19 +347,24 @@ class Trainer:
         last_eval: dict | None = None
         window_examples, window_start = 0, time.perf_counter()
         shown = {"acc": "-", "exact": "-"}
-        while self.step < self.total_steps and not stop.requested:
-            if t.time_budget_s and self.elapsed >= t.time_budget_s:
+        interrupted = False
+        while self.step < self.total_steps:
+            interrupted, over_budget = stop.requested, bool(t.time_budget_s) and self.elapsed >= t.time_budget_s
+            if self.dist.active:  # every rank stops at the same step, or the collectives would hang
+                interrupted, over_budget = any_rank([interrupted, over_budget], self.device)
+            if interrupted or over_budget:
                 break
             tick = time.perf_counter()
             # 1. refill halted slots and run one supervision step
             batch = next(self.stream).to(self.device)
             if self.carry is None:
                 self.carry = Carry.start(self.model, batch)
-            self.carry, loss = supervision_step(self.model, self.carry, batch, cfg, self.generator)
+            shard = (self.dist.rank, self.dist.world_size)
+            self.carry, loss = supervision_step(self.model, self.carry, batch, cfg, self.generator, shard)
             # 2. backward on the global-batch mean, all-reduce, optimizer step, EMA
             (loss.total / t.global_batch_size).backward()
-            if self.dist.world_size > 1:
-                _all_reduce_grads(dense)
+            if self.dist.active:
+                all_reduce_grads(dense)
             self.step += 1
             lr = optimizer_step(
                 [(o, self.base_lrs[k]) for k, o in self.optimizers.items()],
@@ -336,7 +379,8 @@ class Trainer:
                 self.ema.update()
             self.elapsed += time.perf_counter() - tick
             # 3. log, evaluate, checkpoint
-            loss_value = loss.total.item()
+            metrics = step_metrics(self.carry, loss, self.dist)
+            loss_value = metrics["loss"]
             if not math.isfinite(loss_value):
                 log.close()
                 raise LatentloopError(
@@ -344,7 +388,6 @@ class Trainer:
                     "learning rate too high, fp16 overflow, or corrupt data"
                 )
             window_examples += batch.inputs.shape[0] * self.dist.world_size
-            metrics = step_metrics(self.carry, loss)
             if metrics["count"]:  # accuracy of the slots that halted now; keep the last for the bar
                 shown.update(acc=f"{metrics['accuracy']:.3f}", exact=f"{metrics['exact_accuracy']:.3f}")
             bar.update(1)
@@ -356,7 +399,7 @@ class Trainer:
                 record.update({"train/lr": lr, "train/examples_per_s": rate, "time_s": self.elapsed})
                 log.write(self.step, record)
                 bar.set_postfix(
-                    loss=f"{metrics['loss'] / batch.inputs.shape[0]:.3f}",
+                    loss=f"{metrics['loss'] / t.global_batch_size:.3f}",
                     **shown,
                     ex_s=f"{rate:.0f}",
                 )
@@ -368,7 +411,7 @@ class Trainer:
                 self.save()
         bar.close()
         checkpoint = self.save()
-        if stop.requested:  # pre-empted or Ctrl-C: the checkpoint is what matters, skip the evaluation
+        if interrupted:  # pre-empted or Ctrl-C: the checkpoint is what matters, skip the evaluation
             log.close()
             stop.restore()
             return {"step": self.step, "eval": None, "interrupted": True}
@@ -377,7 +420,7 @@ class Trainer:
         if main and last_eval is not None:
             write_text_atomic(self.run_dir / "eval.json", json.dumps({"step": self.step, **last_eval}, indent=1))
         stop.restore()
-        return {"step": self.step, "eval": last_eval, "interrupted": stop.requested}
+        return {"step": self.step, "eval": last_eval, "interrupted": False}
 
     def _eval_and_log(self, log: _Logger, checkpoint: Path | None, progress: bool = False) -> dict | None:
         """Evaluate, log, and mark the checkpoint just written as best when its accuracy is."""
@@ -393,12 +436,6 @@ class Trainer:
             self.best_exact = result["exact_accuracy"]
             mark_best(checkpoint)
         return result
-
-
-def _all_reduce_grads(params: list[torch.nn.Parameter]) -> None:
-    for p in params:
-        if p.grad is not None:
-            dist.all_reduce(p.grad)
 
 
 class _StopFlag:
