@@ -1,4 +1,4 @@
-"""A Sudoku being solved, one panel per supervision step.
+"""A Sudoku being solved: a PNG strip with one panel per supervision step, or a GIF with one frame per step.
 
 Givens are bold black; the model's digits are blue; digits that break a rule (repeat in a row,
 column or box) are red; cells whose digit changed since the previous step have a yellow background.
@@ -6,7 +6,7 @@ column or box) are red; cells whose digit changed since the previous step have a
 
 from __future__ import annotations
 
-import os
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -16,19 +16,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from latentloop.tasks import sudoku
+from latentloop.viz.gif import MAX_PANELS, Panel, save_figure, save_gif, save_strip
+
+__all__ = ["draw_grid", "save_figure", "trajectory_figure", "trajectory_gif"]
 
 CHANGED = "#fff2a8"
 VIOLATION = "#d62728"
 MODEL = "#1f5fbf"
-
-
-def save_figure(fig: plt.Figure, path: Path) -> None:
-    """Save a PNG under a temporary name, then rename it into place, and close the figure."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+PANEL = (1.9, 2.2)  # inches per grid
 
 
 def draw_grid(
@@ -70,26 +65,41 @@ def draw_grid(
     return bad
 
 
+def _step_title(puzzle: np.ndarray, grid: np.ndarray, t: int) -> str:
+    ok = "solved" if sudoku.verify(puzzle, grid) else f"{int(sudoku.violations(grid).sum())} red"
+    return f"step {t + 1} ({ok})"
+
+
+def _step_panel(puzzle: np.ndarray, trajectory: list[np.ndarray], t: int) -> Panel:
+    previous = trajectory[t - 1] if t else puzzle
+    return partial(
+        draw_grid, grid=trajectory[t], givens=puzzle, previous=previous, title=_step_title(puzzle, trajectory[t], t)
+    )
+
+
+def _context(puzzle: np.ndarray, solution: np.ndarray | None) -> tuple[Panel, list[Panel]]:
+    first = partial(draw_grid, grid=puzzle, givens=puzzle, title="puzzle")
+    last = [] if solution is None else [partial(draw_grid, grid=solution, givens=puzzle, title="solution")]
+    return first, last
+
+
 def trajectory_figure(
     puzzle: np.ndarray,
     trajectory: list[np.ndarray],
     path: Path,
     solution: np.ndarray | None = None,
-    max_panels: int = 8,
+    max_panels: int = MAX_PANELS,
 ) -> Path:
     """Save a PNG with the givens, then the model's grid after each supervision step (and the solution)."""
-    steps = trajectory[:max_panels]
-    panels = 1 + len(steps) + (solution is not None)
-    fig, axes = plt.subplots(1, panels, figsize=(1.9 * panels, 2.2))
-    draw_grid(axes[0], puzzle, puzzle, title="puzzle")
-    prev = puzzle
-    for t, grid in enumerate(steps):
-        bad = sudoku.violations(grid)
-        ok = "solved" if sudoku.verify(puzzle, grid) else f"{int(bad.sum())} red"
-        draw_grid(axes[t + 1], grid, puzzle, prev, title=f"step {t + 1} ({ok})")
-        prev = grid
-    if solution is not None:
-        draw_grid(axes[-1], solution, puzzle, title="solution")
-    fig.tight_layout()
-    save_figure(fig, path)
-    return path
+    first, last = _context(puzzle, solution)
+    steps = [_step_panel(puzzle, trajectory, t) for t in range(min(max_panels, len(trajectory)))]
+    return save_strip([first, *steps, *last], path, PANEL)
+
+
+def trajectory_gif(
+    puzzle: np.ndarray, trajectory: list[np.ndarray], path: Path, solution: np.ndarray | None = None
+) -> Path:
+    """Save an animated GIF, one frame per supervision step: puzzle | the model's grid | solution."""
+    first, last = _context(puzzle, solution)
+    frames = [[first, _step_panel(puzzle, trajectory, t), *last] for t in range(len(trajectory))]
+    return save_gif(frames, path, PANEL)
