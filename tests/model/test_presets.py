@@ -35,6 +35,9 @@ def test_trm_att_sudoku_parameter_count() -> None:
     # 2 blocks x (qkv 512x1536 + out 512x512 + SwiGLU 512x3072 + 1536x512) + embed + lm_head + q_head.
     per_block = 512 * 1536 + 512 * 512 + 512 * 3072 + 1536 * 512
     assert build("trm-att-sudoku").num_parameters() == 2 * per_block + 2 * 11 * 512 + 2 * 512 + 2
+    # Maze (vocabulary 6) and ARC (12): the same blocks, other embedding and output tables.
+    assert build("trm-att-maze").num_parameters() == 2 * per_block + 2 * 6 * 512 + 2 * 512 + 2 == 6_822_914
+    assert build("trm-att-arc").num_parameters() == 2 * per_block + 2 * 12 * 512 + 2 * 512 + 2 == 6_829_058
 
 
 def test_effective_depth_trm() -> None:
