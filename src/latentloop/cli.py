@@ -5,8 +5,8 @@
     latentloop info PRESET [k=v ...]                architecture, parameter count, effective depth
     latentloop data build sudoku|maze|arc ...      build a dataset
     latentloop train PRESET [k=v ...] [--resume]    train (resumes from run_dir's latest checkpoint)
-    latentloop eval RUN_DIR [--steps N]             accuracy per supervision step, as a table and JSON
-    latentloop solve RUN_DIR PUZZLE                 solve one puzzle and show the answer
+    latentloop eval RUN_DIR [--steps 1..M] [--halt] accuracy per supervision step, halting, difficulty buckets
+    latentloop solve RUN_DIR PUZZLE [--trace]       solve a Sudoku, maze or ARC task; --trace shows every step
     latentloop import-checkpoint ...                turn a reference checkpoint into a run directory
     latentloop ablate --presets a,b --budget N      several presets, one task, the same budget
     latentloop report RUN_DIR [--baseline RUN_DIR]  report.md with curves and a solving picture
@@ -181,39 +181,116 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(summary)
 
 
+def parse_steps(text: str) -> int:
+    """`M` or `1..M`: evaluate after every supervision step up to M."""
+    low, _, high = text.partition("..")
+    try:
+        value = int(high if high else low)
+        first = int(low) if high else 1
+    except ValueError:
+        raise LatentloopError(f"--steps {text!r}: expected M or 1..M, e.g. --steps 1..32") from None
+    if first != 1 or value < 1:
+        raise LatentloopError(f"--steps {text!r}: the range starts at 1 and needs at least one step")
+    return value
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     from latentloop.api import load_run
     from latentloop.data.format import read_split
-    from latentloop.evaluate.runner import evaluate
+    from latentloop.evaluate.runner import collect, summarize
+    from latentloop.viz.curves import eval_plots
 
     run = load_run(args.run_dir)
     data = Path(args.data or run.cfg.data.path)
     split = read_split(data / "test")
-    steps = args.steps or run.cfg.eval.steps or run.cfg.model.halt_max_steps
-    result = evaluate(run.model, split, steps, run.cfg.eval.batch_size, args.max_examples, progress=not args.quiet)
-    result = {"run_dir": str(args.run_dir), "checkpoint_step": run.step, "data": str(data), **result}
-    print(f"{'step':>5s} {'exact':>8s} {'token':>8s}")
-    for t, (e, k) in enumerate(zip(result["exact_accuracy_per_step"], result["token_accuracy_per_step"], strict=True)):
-        print(f"{t + 1:5d} {e:8.4f} {k:8.4f}")
-    print(
-        f"examples {result['count']}, exact accuracy {result['exact_accuracy']:.4f}, "
-        f"mean halting step {result['mean_halt_steps']:.2f} (exact at halt {result['exact_accuracy_at_halt']:.4f})"
+    steps = parse_steps(args.steps) if args.steps else run.cfg.eval.steps or run.cfg.model.halt_max_steps
+    is_arc = (split.metadata.task or {}).get("name") == "arc"
+    records = collect(
+        run.model,
+        split,
+        steps,
+        run.cfg.eval.batch_size,
+        args.max_examples,
+        progress=not args.quiet,
+        keep_predictions=is_arc,
+        halt=args.halt,
     )
+    result = {"run_dir": str(args.run_dir), "checkpoint_step": run.step, "data": str(data), **summarize(records, split)}
+    if is_arc:
+        from latentloop.evaluate.arc import arc_report
+
+        result["arc"] = arc_report(records, split, data, Path(args.run_dir) / "submission.json")
+    print(f"{'step':>5s} {'exact':>8s} {'valid':>8s} {'token':>8s}")
+    for t in range(steps):
+        e, v, k = (result[f"{m}_accuracy_per_step"][t] for m in ("exact", "valid", "token"))
+        print(f"{t + 1:5d} {e:8.4f} {v:8.4f} {k:8.4f}")
+    hist = " ".join(f"{t + 1}:{c}" for t, c in enumerate(result["halt_step_histogram"]) if c)
+    print(f"halting head: stops at step {hist}")
+    if result["buckets"]:
+        print(f"{'rating':>15s} {'count':>6s} {'exact':>7s} {'valid':>7s} {'halt step':>9s}")
+        for b in result["buckets"]:
+            rng = f"{b['low']:.3g}-{b['high']:.3g}"
+            print(
+                f"{rng:>15s} {b['count']:6d} {b['exact_accuracy']:7.4f} {b['valid_accuracy']:7.4f} "
+                f"{b['mean_halt_steps']:9.2f}"
+            )
+    line = (
+        f"examples {result['count']}, exact accuracy {result['exact_accuracy']:.4f} after {steps} steps, "
+        f"valid {result['valid_accuracy']:.4f}; halting head: mean step {result['mean_halt_steps']:.2f}, "
+        f"exact at halt {result['exact_accuracy_at_halt']:.4f}"
+    )
+    if "arc" in result:
+        line += "; ARC " + ", ".join(f"pass@{k} {v:.4f}" for k, v in result["arc"]["pass_at_k"].items())
+    print(line)
     out = Path(args.json or Path(args.run_dir) / "eval.json")
     out.write_text(json.dumps(result, indent=1))
-    print(f"wrote {out}")
+    plots = eval_plots(result, Path(args.run_dir) / "plots", label=Path(args.run_dir).name)
+    print(f"wrote {out} and {', '.join(str(p) for p in plots.values())}")
+
+
+def _read_input(text: str) -> str:
+    path = Path(text)
+    if "\n" not in text and len(text) < 4096 and path.is_file():
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise LatentloopError(f"cannot read {path}: {e}") from None
+    return text
 
 
 def cmd_solve(args: argparse.Namespace) -> None:
-    from latentloop.api import load_run, solve_sudoku
-    from latentloop.tasks import sudoku
+    from latentloop.api import load_run, solve_tokens, task_of
+    from latentloop.viz.terminal import grid_text, use_colour
 
     run = load_run(args.run_dir)
-    sudoku.check_solvable(sudoku.parse(args.puzzle, sudoku.shape_for_cells(run.model.seq_len)))
-    (sol,) = solve_sudoku(run.model, [args.puzzle], steps=args.steps, halt=args.halt)
-    print(sudoku.render(sol.answer, givens=sol.puzzle))
-    status = "valid" if sol.valid else f"NOT valid ({int(sudoku.violations(sol.answer).sum())} cells break a rule)"
-    print(sudoku.to_line(sol.answer))
+    task = task_of(run)
+    text = _read_input(args.puzzle)
+    colour = use_colour() and not args.no_colour
+    if task.name == "arc":
+        from latentloop.api import solve_arc
+
+        solve_arc(run, text, steps=args.steps or None, trace=args.trace, colour=colour)
+        return
+    if task.name == "sudoku":
+        from latentloop.tasks import sudoku
+
+        text = text.strip()
+        sudoku.check_solvable(sudoku.parse(text, task.shape))
+    grid = task.parse(text)
+    (sol,) = solve_tokens(run.model, task, task.encode(grid)[None], steps=args.steps or None, halt=args.halt)
+    if args.trace:
+        previous = sol.puzzle
+        for t, g in enumerate(sol.trajectory):
+            print(f"step {t + 1} (halting logit {sol.q_halt[t]:+.2f})")
+            print(grid_text(task.name, g, sol.puzzle, previous, colour))
+            previous = g
+        print()
+    print(grid_text(task.name, sol.answer, sol.puzzle, None, colour))
+    if task.name == "sudoku":
+        print(sudoku.to_line(sol.answer))
+        status = "valid" if sol.valid else f"NOT valid ({int(sudoku.violations(sol.answer).sum())} cells break a rule)"
+    else:
+        status = "a valid shortest path" if sol.valid else "NOT a valid shortest path from S to G"
     print(
         f"{status}; answer settled after {sol.steps_used} of {len(sol.trajectory)} refinement step(s); "
         f"the halting head stops at step {sol.halt_step}"
@@ -302,18 +379,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("eval", help="evaluate a run on its test split")
     s.add_argument("run_dir")
-    s.add_argument("--steps", type=int, default=0, help="supervision steps (may exceed training's N_sup)")
+    s.add_argument("--steps", help="M or 1..M: supervision steps to run, reported after each (may exceed N_sup)")
+    s.add_argument("--halt", action="store_true", help="stop each batch once the halting head stopped every example")
     s.add_argument("--max-examples", type=int, default=0)
     s.add_argument("--data", help="dataset directory (default: the run's)")
     s.add_argument("--json", help="where to write the JSON (default: RUN_DIR/eval.json)")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("solve", help="solve one Sudoku given as a one-line string")
+    s = sub.add_parser("solve", help="solve one puzzle: a Sudoku one-liner, a maze text file, an ARC task JSON")
     s.add_argument("run_dir")
-    s.add_argument("puzzle")
+    s.add_argument("puzzle", help="the puzzle, or a file holding it")
     s.add_argument("--steps", type=int, default=0, help="supervision steps (default: N_sup)")
     s.add_argument("--halt", action="store_true", help="stop where the halting head says so (early exit)")
+    s.add_argument("--trace", action="store_true", help="print the grid after every step")
+    s.add_argument("--no-colour", action="store_true", help="plain text even on a terminal")
     s.set_defaults(func=cmd_solve)
 
     s = sub.add_parser("import-checkpoint", help="turn a reference (HRM/TRM) checkpoint into a run directory")
