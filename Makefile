@@ -24,7 +24,7 @@ demo: $(BIN)/latentloop
 		train.time_budget_s=$(DEMO_BUDGET) model.outer_cycles=1 model.inner_cycles=1 model.halt_max_steps=1 \
 		model.halting=none model.grad_calls=-1 eval.steps=1
 	$(BIN)/latentloop report $(DEMO)/trm --baseline $(DEMO)/baseline --out $(DEMO)/report
-	@echo "report: $(DEMO)/report/report.md"
+	@echo "report: $(DEMO)/report/report.html (and report.md)"
 
 test: $(BIN)/latentloop
 	$(BIN)/pytest -q

@@ -257,7 +257,7 @@ def _format(value: Any) -> tuple[str, bool]:
     return str(value), False
 
 
-def _summary_table(rows: Sequence[Mapping[str, Any]]) -> str:
+def _summary_table(rows: Sequence[Mapping[str, Any]], testid: str = "summary") -> str:
     columns = list(dict.fromkeys(key for row in rows for key in row))
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = []
@@ -270,7 +270,8 @@ def _summary_table(rows: Sequence[Mapping[str, Any]]) -> str:
         )
     rows_html = "".join(f"<tr>{r}</tr>" for r in body)
     return (
-        f'<table class="metrics" data-testid="summary"><thead><tr>{head}</tr></thead><tbody>{rows_html}</tbody></table>'
+        f'<table class="metrics" data-testid="{testid}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows_html}</tbody></table>"
     )
 
 
@@ -369,6 +370,7 @@ def write_html_report(
     figures: Mapping[str, Path],
     trajectories: Sequence[Mapping[str, Any]],
     notes: Sequence[str] = (),
+    tables: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> Path:
     """Write one self-contained HTML page (atomically) and return its path.
 
@@ -380,6 +382,7 @@ def write_html_report(
         figures: Caption -> picture file (PNG, GIF, SVG, JPEG), embedded as data URIs.
         trajectories: Step-through viewers; see the module docstring for the keys.
         notes: Paragraphs shown under the table.
+        tables: Further tables (title -> rows), e.g. accuracy per difficulty bucket.
     """
     data = [trajectory_payload(t) for t in trajectories]
     sections = (
@@ -387,6 +390,10 @@ def write_html_report(
     )
     if notes:
         sections.append('<ul class="notes">' + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    for name, rows in (tables or {}).items():
+        if rows:
+            table = _summary_table(rows, f"table-{_slug(name)}")
+            sections.append(f'<h2>{html.escape(name)}</h2><section class="card">{table}</section>')
     sections.append(_config_block(config))
     if figures:
         figs = "".join(_figure(name, p) for name, p in figures.items())

@@ -1,22 +1,27 @@
-"""`report.md` for a run (optionally against a baseline): accuracies, loss curves, the refinement
-curve, and one test puzzle solved step by step."""
+"""The report of a run (optionally against a baseline): `report.html`, self-contained, and `report.md`.
+
+Both show the accuracies, the training curves, the refinement curve, accuracy against compute
+(fixed steps vs. the halting head), the halting histogram, accuracy per difficulty bucket and test
+puzzles solved step by step (pictures and a GIF; in the HTML page also a step-through viewer).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
-from latentloop.api import load_run, solve_sudoku
+from latentloop.api import Run, Solution, load_run, solve_split
+from latentloop.config import to_dict
 from latentloop.data.format import read_split
 from latentloop.errors import CheckpointError
-from latentloop.tasks import sudoku
-from latentloop.viz.sudoku import save_figure, trajectory_figure
+from latentloop.viz import curves
+from latentloop.viz.gif import save_trajectory
+from latentloop.viz.html import write_html_report
+
+N_VIEWERS = 4
+RATING_NAMES = {"sudoku": "rating (guesses)", "maze": "shortest path length", "arc": "rating"}
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
@@ -33,123 +38,161 @@ def read_eval(run_dir: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def _label(run_dir: Path) -> str:
-    return Path(run_dir).name
+def summary_row(run_dir: Path, run: Run, ev: dict) -> dict:
+    timed = [r for r in read_metrics(run_dir) if "time_s" in r]
+    row = {
+        "run": Path(run_dir).name,
+        "preset": run.cfg.preset,
+        "parameters": f"{run.model.num_parameters():,}",
+        "optimizer steps": ev.get("step", run.step),
+        "train time (s)": round(timed[-1]["time_s"]) if timed else 0,
+        "test exact": ev["exact_accuracy"],
+        "test valid": ev.get("valid_accuracy", ev["exact_accuracy"]),
+        "test token": ev["token_accuracy"],
+        "eval steps": ev["steps"],
+        "mean halting step": ev["mean_halt_steps"],
+        "exact at halt": ev["exact_accuracy_at_halt"],
+    }
+    if "arc" in ev:
+        row.update({f"pass@{k}": v for k, v in ev["arc"]["pass_at_k"].items() if k in ("1", "2", 1, 2)})
+    return row
 
 
-def _smooth(values: list[float], k: int = 5) -> np.ndarray:
-    v = np.asarray(values, dtype=float)
-    if len(v) < k:
-        return v
-    return np.convolve(np.pad(v, (k // 2, k - 1 - k // 2), mode="edge"), np.ones(k) / k, mode="valid")
+def pick_examples(sols: list[Solution], n: int = N_VIEWERS) -> list[int]:
+    """Prefer puzzles solved only after refinement (more than one step), then solved ones, then failures."""
+
+    def first_right(s: Solution) -> int | None:
+        return next((t for t, ok in enumerate(s.correct or []) if ok), None)
+
+    later = [i for i, s in enumerate(sols) if (first_right(s) or 0) >= 1]
+    solved = [i for i, s in enumerate(sols) if first_right(s) == 0]
+    failed = [i for i, s in enumerate(sols) if first_right(s) is None]
+    picked = later[: n - 1] + solved[:1] + failed[:1]
+    return (picked + [i for i in later + solved + failed if i not in picked])[:n]
 
 
-def loss_plot(runs: list[Path], out: Path) -> Path:
-    """Training loss and training exact accuracy (slots that halted) against wall-clock time."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for run in runs:
-        rows = [r for r in read_metrics(run) if "train/lm_loss" in r]
-        batch = _batch_size(run)
-        axes[0].plot(
-            [r["time_s"] for r in rows], _smooth([r["train/lm_loss"] / batch for r in rows]), label=_label(run)
-        )
-        acc = [r for r in rows if "train/exact_accuracy" in r]
-        axes[1].plot([r["time_s"] for r in acc], _smooth([r["train/exact_accuracy"] for r in acc]), label=_label(run))
-    axes[0].set(xlabel="training time (s)", ylabel="cross-entropy per puzzle", yscale="log", title="training loss")
-    axes[1].set(
-        xlabel="training time (s)", ylabel="exact accuracy", ylim=(0, 1), title="training puzzles solved (when halted)"
-    )
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, out)
-    return out
+def trajectory_dict(sol: Solution, name: str) -> dict:
+    return {
+        "task": sol.task,
+        "name": name,
+        "puzzle": sol.puzzle,
+        "steps": sol.trajectory,
+        "target": sol.target,
+        "q_halt": [float(1 / (1 + np.exp(-q))) for q in sol.q_halt],
+        "halt_step": sol.halt_step,
+        "correct": sol.correct,
+    }
 
 
-def refinement_plot(runs: list[Path], out: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    for run in runs:
-        curve = read_eval(run)["exact_accuracy_per_step"]
-        ax.plot(range(1, len(curve) + 1), curve, marker="o", label=_label(run))
-    ax.set(xlabel="supervision step", ylabel="exact accuracy", ylim=(0, 1), title="refinement curve (test)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    save_figure(fig, out)
-    return out
+def bucket_rows(ev: dict, rating_name: str) -> list[dict]:
+    return [
+        {
+            rating_name: f"{b['low']:.3g}-{b['high']:.3g}",
+            "puzzles": b["count"],
+            "exact": b["exact_accuracy"],
+            "valid": b["valid_accuracy"],
+            "mean halting step": b["mean_halt_steps"],
+            "exact at halt": b["exact_accuracy_at_halt"],
+        }
+        for b in ev.get("buckets") or []
+    ]
 
 
-def _batch_size(run: Path) -> int:
-    import yaml
+def _md_table(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    cols = list(rows[0])
 
-    return int(yaml.safe_load((Path(run) / "config.yaml").read_text())["train"]["global_batch_size"])
+    def fmt(v) -> str:
+        return f"{v:.4f}" if isinstance(v, float) else str(v)
 
-
-def _example_puzzle(run_dir: Path, out: Path) -> tuple[Path, str] | None:
-    """Pick a test puzzle the model solves in more than one step (else the first), draw its trajectory."""
-    run = load_run(run_dir)
-    split = read_split(Path(run.cfg.data.path) / "test")
-    shape = sudoku.shape_for_cells(split.metadata.seq_len)
-    n = min(64, split.num_examples)
-    puzzles = [sudoku.to_line(sudoku.decode(np.asarray(split.inputs[i]), shape)) for i in range(n)]
-    solutions = [sudoku.decode(np.asarray(split.labels[i]), shape) for i in range(n)]
-    sols = solve_sudoku(run.model, puzzles, steps=run.cfg.eval.steps or run.cfg.model.halt_max_steps)
-    first_solved = [next((t for t, g in enumerate(s.trajectory) if sudoku.verify(s.puzzle, g)), None) for s in sols]
-    pick = next((i for i, f in enumerate(first_solved) if f is not None and f >= 1), 0)
-    s = sols[pick]
-    trajectory_figure(s.puzzle, s.trajectory, out, solution=solutions[pick])
-    return out, puzzles[pick]
+    return [
+        "| " + " | ".join(cols) + " |",
+        "|" + "---|" * len(cols),
+        *("| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows),
+        "",
+    ]
 
 
 def write_report(run_dir: str | Path, baseline: str | Path | None = None, out_dir: str | Path | None = None) -> Path:
+    """Write report.html and report.md for `run_dir` (and `baseline`); returns the HTML page's path."""
     run_dir = Path(run_dir)
-    runs = [run_dir] + ([Path(baseline)] if baseline else [])
+    dirs = [run_dir] + ([Path(baseline)] if baseline else [])
     out = Path(out_dir or run_dir / "report")
     out.mkdir(parents=True, exist_ok=True)
-    lines = ["# latentloop report", ""]
-    lines += [
-        "| run | preset | parameters | optimizer steps | train time (s) | test exact | test token | "
-        "eval steps | mean halting step |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for run in runs:
-        ev = read_eval(run)
-        metrics = read_metrics(run)
-        last = [r for r in metrics if "time_s" in r][-1]
-        info = load_run(run)
-        lines.append(
-            f"| {_label(run)} | {info.cfg.preset} | {info.model.num_parameters():,} | {ev.get('step', '?')} | "
-            f"{last['time_s']:.0f} | {ev['exact_accuracy']:.4f} | {ev['token_accuracy']:.4f} | "
-            f"{ev['steps']} | {ev['mean_halt_steps']:.2f} |"
+    runs = {d.name: load_run(d) for d in dirs}
+    evals = {d.name: read_eval(d) for d in dirs}
+    main_ev = evals[run_dir.name]
+    rows = [summary_row(d, runs[d.name], evals[d.name]) for d in dirs]
+    task = main_ev.get("task", "sudoku")
+    rating_name = RATING_NAMES.get(task, "rating")
+
+    metrics = {d.name: (read_metrics(d), runs[d.name].cfg.train.global_batch_size) for d in dirs}
+    figures = {
+        "training loss and accuracy": curves.loss_plot(metrics, out / "loss.png"),
+        "refinement curve: test accuracy after each supervision step": curves.refinement_plot(
+            evals, out / "refinement.png"
+        ),
+        "accuracy against compute: fixed steps vs. the halting head": curves.compute_plot(evals, out / "compute.png"),
+        "where the halting head stops": curves.halting_histogram(main_ev, out / "halting.png"),
+    }
+    if main_ev.get("buckets"):
+        figures["accuracy and halting per difficulty bucket"] = curves.bucket_plot(
+            main_ev, out / "buckets.png", rating_name
         )
-    lines += [
-        "",
-        f"Test set: {read_eval(run_dir)['count']} held-out puzzles. Exact accuracy counts a puzzle only "
-        "when every cell is right.",
-        "",
+
+    run = runs[run_dir.name]
+    split = read_split(Path(run.cfg.data.path) / "test")
+    candidates = list(range(min(64, split.num_examples)))
+    sols = solve_split(run, split, candidates, steps=main_ev["steps"])
+    picked = pick_examples(sols)
+    trajectories = [trajectory_dict(sols[i], f"test example {candidates[i]}") for i in picked]
+    pictures = {}
+    if picked:
+        s = sols[picked[0]]
+        pictures = save_trajectory(
+            s.task, s.puzzle, s.trajectory, s.target, out / "trajectory.png", out / "trajectory.gif"
+        )
+        figures["one test puzzle, step by step (animated)"] = pictures["gif"]
+
+    n = main_ev["count"]
+    notes = [
+        f"Test set: {n} held-out examples of {task}. Exact accuracy counts an example only when every cell is right; "
+        "valid accuracy applies the task's own check (Sudoku rules and givens; a valid shortest maze path; "
+        "the ARC grid).",
+        "The halting head's step is where it would stop; the headline accuracy runs every step, as the references.",
     ]
-    lines += ["## Training", "", f"![loss curves]({loss_plot(runs, out / 'loss.png').name})", ""]
-    lines += [
-        "## Refinement: accuracy after each supervision step",
-        "",
-        f"![refinement curve]({refinement_plot(runs, out / 'refinement.png').name})",
-        "",
-    ]
-    example = _example_puzzle(run_dir, out / "trajectory.png")
-    if example:
-        path, puzzle = example
+    tables = {"Accuracy per difficulty bucket": bucket_rows(main_ev, rating_name)}
+    html_path = write_html_report(
+        out / "report.html",
+        title=f"latentloop report: {run_dir.name}",
+        config=to_dict(run.cfg),
+        summary_rows=rows,
+        figures=figures,
+        trajectories=trajectories,
+        notes=notes,
+        tables=tables,
+    )
+
+    lines = ["# latentloop report", "", *_md_table(rows), *(f"{x}\n" for x in notes)]
+    for caption, path in figures.items():
+        lines += [f"## {caption[0].upper()}{caption[1:]}", "", f"![{caption}]({Path(path).name})", ""]
+        if "bucket" in caption:
+            lines += _md_table(bucket_rows(main_ev, rating_name))
+    if pictures:
         lines += [
             "## One test puzzle, step by step",
             "",
-            f"Puzzle `{puzzle}`. Givens bold, the model's digits blue, "
-            "digits that break a rule red, cells changed since the previous step on yellow.",
+            "Givens / inputs on the left, then the model's answer after each supervision step, then the target.",
             "",
-            f"![trajectory]({path.name})",
+            f"![trajectory]({pictures['png'].name})",
+            "",
+            f"The page `{html_path.name}` (open it in a browser; it needs no network) steps through "
+            f"{len(trajectories)} test puzzles.",
             "",
         ]
     report = out / "report.md"
     tmp = report.with_suffix(".md.tmp")
     tmp.write_text("\n".join(lines))
     tmp.replace(report)
-    return report
+    return html_path
