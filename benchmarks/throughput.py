@@ -20,6 +20,7 @@ processes used during the timed window; above ~0.15 the figure is not clean.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -45,12 +46,31 @@ SETTINGS: dict[str, tuple[str, bool]] = {
     "bf16": ("bfloat16", False),
     "bf16+compile": ("bfloat16", True),
 }
-# Settings measured per preset when --settings is not given.
-DEFAULT_PLAN: dict[str, list[str]] = {
-    "trm-sudoku6-cpu": ["fp32", "bf16+compile"],  # bf16 + compile: the demo's real setting
-    "trm-mlp-sudoku": ["fp32", "bf16"],  # the paper's TRM-MLP at full width (hidden 512)
-}
-DEFAULT_PRESETS = "trm-sudoku6-cpu,trm-mlp-sudoku"
+DEMO_WIDTH = 128  # hidden size of the CPU demo recipe
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One row group of the default measurement: a preset at a width with its settings and batch."""
+
+    preset: str
+    width: int | None  # None = the preset's own (paper) width
+    settings: tuple[str, ...]
+    batch: int = 64
+
+
+# The main presets at paper width and at the demo width, plus the demo recipe itself.
+DEFAULT_PLAN: tuple[Plan, ...] = (
+    Plan("trm-sudoku6-cpu", None, ("fp32", "bf16+compile")),  # the demo's real setting: bf16 + compile
+    Plan("trm-mlp-sudoku", None, ("fp32", "bf16")),  # TRM-MLP, 5,028,866 parameters
+    Plan("trm-mlp-sudoku", DEMO_WIDTH, ("fp32", "bf16+compile")),
+    Plan("trm-att-sudoku", None, ("fp32", "bf16")),  # TRM-Att, 6,828,034 parameters
+    Plan("trm-att-sudoku", DEMO_WIDTH, ("fp32", "bf16+compile")),
+    Plan("hrm", None, ("fp32", "bf16")),  # HRM, 27,275,266 parameters
+    Plan("trm-att-maze", None, ("fp32", "bf16"), batch=8),  # 900 cells: a small batch keeps a step short
+    Plan("trm-att-maze", DEMO_WIDTH, ("fp32", "bf16+compile"), batch=16),
+)
+DEFAULT_PRESETS = ",".join(dict.fromkeys(p.preset for p in DEFAULT_PLAN))
 FOREIGN_LIMIT = 0.15  # cores used by other processes above which a timing is flagged
 
 
@@ -76,6 +96,7 @@ class Result:
     seq_len: int
     params: int
     batch: int
+    device: str
     flops_per_example_step: float
     warmup_s: float
     timed_steps: int
@@ -85,8 +106,10 @@ class Result:
     frac_fp32_peak: float
     frac_bf16_peak: float
     foreign_cores: float | None
+    peak_memory_mb: float | None = None
     eval_flops_per_puzzle: float = 0.0
-    eval_puzzles_per_s: float | None = None
+    eval_puzzles_per_s: float | None = None  # puzzle-steps/s: one supervision step without gradient
+    eval_steps: int = 16  # supervision steps of a full evaluation (eval.steps or N_sup)
     eval_foreign_cores: float | None = None
     overrides: list[str] = field(default_factory=list)
 
@@ -123,19 +146,50 @@ def _busy_seconds() -> float | None:
     return busy / os.sysconf("SC_CLK_TCK")
 
 
-def matmul_peak(dtype: torch.dtype, size: int, reps: int) -> Peak:
+def synchronize(device: torch.device) -> None:
+    if device.type != "cpu":
+        torch.accelerator.synchronize(device)
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Start a new peak: the accelerator's allocator, or the process's RSS high-water mark (Linux)."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM
+
+
+def peak_memory_mb(device: torch.device) -> float | None:
+    """Peak memory since `reset_peak_memory`: allocator bytes on a GPU, VmHWM (RSS) on the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def matmul_peak(dtype: torch.dtype, size: int, reps: int, device: torch.device | None = None) -> Peak:
     """Best of `reps` timings of `torch.mm` on [size, size] matrices (each timing >= ~50 ms of work)."""
-    a, b = torch.randn(size, size).to(dtype), torch.randn(size, size).to(dtype)
+    device = device or torch.device("cpu")
+    a, b = (torch.randn(size, size, device=device).to(dtype) for _ in range(2))
     flops = 2.0 * size**3
     torch.mm(a, b)
+    synchronize(device)
     t0 = time.perf_counter()
     torch.mm(a, b)
+    synchronize(device)
     inner = max(1, math.ceil(0.05 / max(time.perf_counter() - t0, 1e-6)))
     best = math.inf
     for _ in range(reps):
         t0 = time.perf_counter()
         for _ in range(inner):
             torch.mm(a, b)
+        synchronize(device)
         best = min(best, (time.perf_counter() - t0) / inner)
     return Peak(str(dtype).removeprefix("torch."), size, flops / best / 1e9)
 
@@ -144,8 +198,13 @@ def matmul_peak(dtype: torch.dtype, size: int, reps: int) -> Peak:
 # The model and one training step
 
 
-def make_config(preset: str, setting: str, overrides: list[str]) -> RunConfig:
-    """The preset with the setting's dtype / compile, no halting exploration, CPU, plus user overrides."""
+def width_overrides(width: int | None) -> list[str]:
+    """Overrides that run a preset at another hidden size (heads of 64 channels, at least 2)."""
+    return [] if width is None else [f"model.hidden_size={width}", f"model.num_heads={max(2, width // 64)}"]
+
+
+def make_config(preset: str, setting: str, overrides: list[str], device: str = "cpu") -> RunConfig:
+    """The preset with the setting's dtype / compile, no halting exploration, on `device`, plus overrides."""
     dtype, compiled = SETTINGS[setting]
     return load_config(
         preset,
@@ -153,7 +212,7 @@ def make_config(preset: str, setting: str, overrides: list[str]) -> RunConfig:
             f"model.forward_dtype={dtype}",
             f"train.compile={str(compiled).lower()}",
             "model.halt_exploration_prob=0",
-            "train.device=cpu",
+            f"train.device={device}",
             *overrides,
         ],
     )
@@ -171,11 +230,12 @@ class Bench:
 
     def __init__(self, cfg: RunConfig, batch: int, seed: int = 0) -> None:
         self.cfg = cfg
+        self.device = torch.device(cfg.train.device)
         seq_len, vocab = cfg.data.seq_len, cfg.data.vocab_size
         if not seq_len or not vocab:
             raise SystemExit(f"preset {cfg.preset!r} must set data.seq_len and data.vocab_size")
         torch.manual_seed(seed)
-        self.model = Reasoner(cfg.model, vocab, seq_len, num_puzzle_identifiers=1)
+        self.model = Reasoner(cfg.model, vocab, seq_len, num_puzzle_identifiers=1).to(self.device)
         self.model.train()
         t = cfg.train
         self.optimizers: list[torch.optim.Optimizer] = [
@@ -186,8 +246,8 @@ class Bench:
                 SparseSignSGD([self.model.puzzle_emb], lr=t.puzzle_emb_lr, weight_decay=t.puzzle_emb_weight_decay)
             )
         gen = torch.Generator().manual_seed(seed)
-        self.batch = random_batch(batch, seq_len, vocab, gen)
-        self.generator = torch.Generator().manual_seed(seed + 1)
+        self.batch = random_batch(batch, seq_len, vocab, gen).to(self.device)
+        self.generator = torch.Generator(self.device).manual_seed(seed + 1)
         self.carry = Carry.start(self.model, self.batch)
 
     def train_step(self) -> None:
@@ -216,23 +276,36 @@ def count_flops(fn) -> float:
     return float(counter.get_total_flops())
 
 
-def time_steps(fn, seconds: float, min_steps: int) -> tuple[int, float, float | None]:
+def time_steps(fn, seconds: float, min_steps: int, device: torch.device) -> tuple[int, float, float | None]:
     """Call `fn` until `seconds` have passed and at least `min_steps` calls ran: (steps, wall s, foreign cores)."""
+    synchronize(device)
     watch = CpuWatch()
     steps = 0
     while steps < min_steps or time.perf_counter() - watch.wall0 < seconds:
         fn()
         steps += 1
+        if steps % 8 == 0:  # an accelerator runs ahead: check the clock on finished work
+            synchronize(device)
+    synchronize(device)
     wall, foreign = watch.stop()
     return steps, wall, foreign
 
 
-def measure(preset: str, setting: str, args: argparse.Namespace, peaks: dict[str, Peak]) -> Result:
+def measure(
+    preset: str,
+    setting: str,
+    args: argparse.Namespace,
+    peaks: dict[str, Peak],
+    width: int | None = None,
+    batch: int | None = None,
+) -> Result:
     """Count FLOPs, warm up, time training steps (and optionally evaluation steps) for one setting."""
-    cfg = make_config(preset, setting, args.override)
-    batch = args.batch or min(cfg.train.global_batch_size, 64)
+    cfg = make_config(preset, setting, [*width_overrides(width), *args.override], args.device)
+    batch = args.batch or batch or min(cfg.train.global_batch_size, 64)
+    device = torch.device(args.device)
+    reset_peak_memory(device)
     bench = Bench(cfg, batch)
-    tag = f"[{preset} {setting} B={batch}]"
+    tag = f"[{preset} d={cfg.model.hidden_size} {setting} B={batch}]"
     log(f"{tag} params {bench.model.num_parameters():,}; counting FLOPs of one training step")
     # FLOPs do not depend on dtype or compile: count on the eager model (this step is also a warm-up).
     flops_train = count_flops(bench.train_step) / batch
@@ -253,7 +326,7 @@ def measure(preset: str, setting: str, args: argparse.Namespace, peaks: dict[str
         f"timing >= {args.seconds:g} s and >= {args.steps} steps"
     )
 
-    steps, wall, foreign = time_steps(bench.train_step, args.seconds, args.steps)
+    steps, wall, foreign = time_steps(bench.train_step, args.seconds, args.steps, device)
     rate = batch * steps / wall
     gflops = rate * flops_train / 1e9
     result = Result(
@@ -266,6 +339,7 @@ def measure(preset: str, setting: str, args: argparse.Namespace, peaks: dict[str
         seq_len=cfg.data.seq_len,
         params=bench.model.num_parameters(),
         batch=batch,
+        device=str(device),
         flops_per_example_step=flops_train,
         warmup_s=warmup,
         timed_steps=steps,
@@ -275,8 +349,10 @@ def measure(preset: str, setting: str, args: argparse.Namespace, peaks: dict[str
         frac_fp32_peak=gflops / peaks["fp32"].gflops,
         frac_bf16_peak=gflops / peaks["bf16"].gflops,
         foreign_cores=foreign,
+        peak_memory_mb=peak_memory_mb(device),
         eval_flops_per_puzzle=flops_eval,
-        overrides=list(args.override),
+        eval_steps=cfg.eval.steps or cfg.model.halt_max_steps,
+        overrides=[*width_overrides(width), *args.override],
     )
     log(
         f"{tag} {steps} steps in {wall:.1f} s: {rate:.2f} example-steps/s, {gflops:.1f} GFLOP/s"
@@ -287,9 +363,12 @@ def measure(preset: str, setting: str, args: argparse.Namespace, peaks: dict[str
         bench.model.eval()
         for _ in range(1 + (1 if cfg.train.compile else 0)):  # warm-up (and the no-grad recompile)
             bench.eval_step()
-        steps, wall, foreign = time_steps(bench.eval_step, args.seconds / 4, args.steps)
+        steps, wall, foreign = time_steps(bench.eval_step, args.seconds / 4, args.steps, device)
         result.eval_puzzles_per_s, result.eval_foreign_cores = batch * steps / wall, foreign
-        log(f"{tag} eval: {result.eval_puzzles_per_s:.1f} puzzle-steps/s")
+        log(
+            f"{tag} eval: {result.eval_puzzles_per_s:.1f} puzzle-steps/s = "
+            f"{result.eval_puzzles_per_s / result.eval_steps:.2f} puzzles/s at {result.eval_steps} steps"
+        )
     return result
 
 
@@ -334,19 +413,21 @@ def markdown(results: list[Result], peaks: dict[str, Peak], threads: int) -> str
         f"bf16 {p16.gflops:.0f} GFLOP/s",
         "",
         "| preset | setting | hidden | params | batch | ex-steps/s | GFLOP/ex-step | GFLOP/s | % fp32 peak "
-        "| % bf16 peak | eval puzzle-steps/s | warm-up s | foreign cores |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| % bf16 peak | peak MiB | eval puzzle-steps/s | puzzles/s (full eval) | warm-up s | foreign cores |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     flagged = False
     for r in results:
         dirty = r.foreign_cores is not None and r.foreign_cores > FOREIGN_LIMIT
         flagged |= dirty
         ev = f"{r.eval_puzzles_per_s:.1f}" if r.eval_puzzles_per_s is not None else "-"
+        full = f"{r.eval_puzzles_per_s / r.eval_steps:.2f} ({r.eval_steps})" if r.eval_puzzles_per_s else "-"
+        mem = f"{r.peak_memory_mb:,.0f}" if r.peak_memory_mb is not None else "?"
         fc = f"{r.foreign_cores:.2f}{'*' if dirty else ''}" if r.foreign_cores is not None else "?"
         lines.append(
             f"| {r.preset} | {r.setting} | {r.hidden_size} | {r.params:,} | {r.batch} | {r.example_steps_per_s:.2f} "
             f"| {r.flops_per_example_step / 1e9:.3f} | {r.gflops:.1f} | {100 * r.frac_fp32_peak:.0f}% "
-            f"| {100 * r.frac_bf16_peak:.0f}% | {ev} | {r.warmup_s:.1f} | {fc} |"
+            f"| {100 * r.frac_bf16_peak:.0f}% | {mem} | {ev} | {full} | {r.warmup_s:.1f} | {fc} |"
         )
     if flagged:
         lines += [
@@ -362,7 +443,18 @@ def markdown(results: list[Result], peaks: dict[str, Peak], threads: int) -> str
 
 
 def _plan_text() -> str:
-    return "; ".join(f"{name}: {','.join(settings)}" for name, settings in DEFAULT_PLAN.items())
+    return "; ".join(f"{p.preset}@{p.width or 'paper'}: {','.join(p.settings)}" for p in DEFAULT_PLAN)
+
+
+def plan(args: argparse.Namespace) -> list[Plan]:
+    """What to measure: the default plan, or the given presets at their width (and --width)."""
+    if args.quick:
+        return [Plan("trm-sudoku6-cpu", None, tuple(args.settings.split(",")), 4)]
+    if args.presets is None and args.settings is None and args.width is None:
+        return list(DEFAULT_PLAN)
+    presets = [s.strip() for s in (args.presets or DEFAULT_PRESETS).split(",") if s.strip()]
+    settings = tuple(args.settings.split(",")) if args.settings else ("fp32", "bf16")
+    return [Plan(p, args.width, settings) for p in presets]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -375,7 +467,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="smoke run (< 30 s): demo preset, fp32 and bf16 eager, batch 4, 2 timed steps, 512^2 matmul, "
         "1 thread (so a busy machine cannot make it crawl)",
     )
-    p.add_argument("--presets", default=None, help=f"comma-separated preset names (default {DEFAULT_PRESETS})")
+    p.add_argument("--presets", default=None, help=f"comma-separated preset names (default plan: {DEFAULT_PRESETS})")
+    p.add_argument("--width", type=int, default=None, help="hidden size for every preset (default: its own)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (the matmul peak is measured there too)")
     p.add_argument(
         "--settings",
         default=None,
@@ -387,7 +481,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--batch",
         type=int,
         default=None,
-        help="examples per step (default min(preset's global batch, 64); 4 with --quick)",
+        help="examples per step (default: the plan's, else min(preset's global batch, 64); 4 with --quick)",
     )
     p.add_argument("--seconds", type=float, default=None, help="timed training seconds per setting (default 30)")
     p.add_argument("--steps", type=int, default=None, help="minimum timed steps per setting (default 3; 2 quick)")
@@ -409,7 +503,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-eval", action="store_true", help="skip the eval-only forward throughput")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON here")
     args = p.parse_args(argv)
-    args.presets = args.presets or ("trm-sudoku6-cpu" if args.quick else DEFAULT_PRESETS)
     args.batch = args.batch or (4 if args.quick else None)
     args.seconds = args.seconds if args.seconds is not None else (0.0 if args.quick else 30.0)
     args.steps = args.steps or (2 if args.quick else 3)
@@ -431,20 +524,21 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     warn_if_busy(threads)
     reps = 3 if args.quick else 5
+    device = torch.device(args.device)
     peaks = {
-        "fp32": matmul_peak(torch.float32, args.matmul_size, reps),
-        "bf16": matmul_peak(torch.bfloat16, args.matmul_size, reps),
+        "fp32": matmul_peak(torch.float32, args.matmul_size, reps, device),
+        "bf16": matmul_peak(torch.bfloat16, args.matmul_size, reps, device),
     }
     log(
         f"matmul peak ({args.matmul_size}^2, {threads} threads): fp32 {peaks['fp32'].gflops:.1f} GFLOP/s, "
         f"bf16 {peaks['bf16'].gflops:.1f} GFLOP/s"
     )
 
-    results = []
-    for preset in [s.strip() for s in args.presets.split(",") if s.strip()]:
-        settings = args.settings.split(",") if args.settings else DEFAULT_PLAN.get(preset, ["fp32", "bf16+compile"])
-        for setting in settings:
-            results.append(measure(preset, setting, args, peaks))
+    results = [
+        measure(item.preset, setting, args, peaks, width=item.width, batch=item.batch)
+        for item in plan(args)
+        for setting in item.settings
+    ]
 
     table = markdown(results, peaks, threads)
     print(table)

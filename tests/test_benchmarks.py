@@ -7,17 +7,38 @@ import json
 import sys
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_throughput_quick(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("throughput", ROOT / "benchmarks" / "throughput.py")
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["throughput"] = module  # dataclasses look their module up here
+    sys.modules[name] = module  # dataclasses look their module up here
     spec.loader.exec_module(module)
+    return module
+
+
+def test_throughput_quick(tmp_path: Path) -> None:
+    module = load("throughput")
     out = tmp_path / "t.json"
     module.main(["--quick", "--json", str(out)])
     data = json.loads(out.read_text())
     assert data["results"], data
     row = data["results"][0]
     assert row["example_steps_per_s"] > 0 and row["flops_per_example_step"] > 0
+    assert row["peak_memory_mb"] > 0 and row["eval_puzzles_per_s"] > 0
+
+
+def test_gpu_check_runs_on_the_cpu(tmp_path: Path) -> None:
+    """The GPU script is exercised here on the CPU at a tiny width, so it is ready when a GPU is."""
+    module = load("gpu_check")
+    torch.set_num_threads(1)  # tiny ops: one thread cannot be slowed down by a busy second core
+    out = tmp_path / "g.json"
+    args = ["--device", "cpu", "--seconds", "0", "--settings", "fp32", "--batch", "2", "--width", "64"]
+    assert module.main([*args, "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert all(r["bf16_same_argmax"] >= 0.98 for r in data["correctness"])
+    assert [r["preset"] for r in data["throughput"]] == ["trm-mlp-sudoku", "trm-att-maze"]
+    assert all(r["example_steps_per_s"] > 0 for r in data["throughput"])
