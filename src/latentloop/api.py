@@ -15,15 +15,18 @@ from latentloop.evaluate.runner import wants_halt
 from latentloop.model.convert import load_into, load_reference_checkpoint
 from latentloop.model.reasoner import Reasoner
 from latentloop.tasks import sudoku, task_for
+from latentloop.tasks.arc import Recipe
 from latentloop.tasks.base import Task
 from latentloop.train.checkpoint import check_model_config, latest_checkpoint, load_checkpoint
 
 __all__ = [
+    "ArcAnswer",
     "Run",
     "Solution",
     "import_reference_run",
     "load_reference_checkpoint",
     "load_run",
+    "solve_arc",
     "solve_split",
     "solve_sudoku",
     "solve_tokens",
@@ -159,6 +162,98 @@ def solve_split(run: Run, split: Split, indices: list[int], steps: int | None = 
     ids = split.puzzle_identifiers[np.repeat(np.arange(len(counts)), counts)[idx]]
     targets = [task.decode(np.asarray(split.labels[i])) for i in idx]
     return solve_tokens(run.model, task, np.asarray(split.inputs[idx]), ids, steps, targets=targets)
+
+
+@dataclass
+class ArcAnswer:
+    """The voted answer to one test input of an ARC task."""
+
+    attempts: list[np.ndarray]  # the top two candidates (fewer when fewer grids came out)
+    votes: list[int]  # votes of each attempt
+    candidates: int  # distinct grids voted for
+    variants: int  # augmented variants run
+    correct: bool | None  # attempt 1 or 2 equals the known output (None without one)
+    trajectory: Solution  # the un-augmented variant's run, step by step
+
+
+def _arc_variants(run: Run, task: dict, task_id: str | None) -> tuple[str | None, list[tuple[int, Recipe]]]:
+    """The task's id and its (puzzle identifier, recipe) variants in the run's dataset, if it is there."""
+    from latentloop.data.format import read_identifiers
+    from latentloop.evaluate.arc import TEST_PUZZLES
+    from latentloop.tasks.arc import parse_puzzle_name, parse_task
+
+    root = Path(run.cfg.data.path or "")
+    if not (root / "identifiers.json").is_file():
+        return task_id, []
+    names = read_identifiers(root)
+    if task_id is None and (root / TEST_PUZZLES).is_file():  # find the task by its demonstrations
+        import json
+
+        stored = json.loads((root / TEST_PUZZLES).read_text())
+        key = [(p["input"].tolist(), p["output"].tolist()) for p in task["train"]]
+        for tid, raw in stored.items():
+            demos = parse_task(raw, tid)["train"]
+            if [(p["input"].tolist(), p["output"].tolist()) for p in demos] == key:
+                task_id = tid
+                break
+    variants = []
+    for ident, name in enumerate(names[1:], start=1):
+        tid, recipe = parse_puzzle_name(name)
+        if tid == task_id:
+            variants.append((ident, recipe))
+    return task_id, variants
+
+
+@torch.no_grad()
+def solve_arc(
+    run: Run, task_json: str, task_id: str | None = None, steps: int | None = None
+) -> tuple[str | None, list[ArcAnswer]]:
+    """Solve every test input of an ARC task as the references do: run each augmented variant the
+    model was trained with (its own puzzle embedding), undo the augmentation, vote.
+
+    A task the model never saw has no puzzle embedding: it runs once with the blank identifier,
+    which rarely gives a right answer (ARC models of this family need the task's demonstrations
+    in training).
+
+    Returns:
+        (the task's id in the run's dataset, None when it is not there; one ArcAnswer per test input).
+    """
+    from latentloop.evaluate.arc import vote
+    from latentloop.tasks.arc import IDENTITY, ArcTask, encode_grid, parse_task
+
+    task = parse_task(task_json, task_id or "task")
+    task_id, variants = _arc_variants(run, task, task_id)
+    if not variants:
+        task_id, variants = None, [(0, IDENTITY)]
+    arc = ArcTask()
+    answers = []
+    for test in task["test"]:
+        tokens = np.stack([encode_grid(recipe.apply(test["input"])) for _, recipe in variants])
+        ids = np.array([ident for ident, _ in variants], np.int32)
+        sols = []
+        for start in range(0, len(tokens), 256):
+            sols += solve_tokens(run.model, arc, tokens[start : start + 256], ids[start : start + 256], steps)
+        grids = [r.invert(s.answer) if s.answer.size else None for s, (_, r) in zip(sols, variants, strict=True)]
+        ranked = vote(grids, [1 / (1 + np.exp(-s.q_halt[-1])) for s in sols])
+        attempts = [g for g, _, _ in ranked[:2]]
+        target = test.get("output")
+        plain = next((i for i, (_, r) in enumerate(variants) if r.is_identity), 0)  # shown step by step
+        recipe, first = variants[plain][1], sols[plain]
+        first.trajectory = [recipe.invert(g) if g.size else g for g in first.trajectory]
+        first.puzzle, first.answer, first.target = test["input"], first.trajectory[-1], target
+        if target is not None:
+            first.correct = [g.shape == target.shape and bool((g == target).all()) for g in first.trajectory]
+        answers.append(
+            ArcAnswer(
+                attempts,
+                [v for _, v, _ in ranked[:2]],
+                len(ranked),
+                len(variants),
+                None if target is None else any(a.shape == target.shape and (a == target).all() for a in attempts),
+                first,
+            )
+        )
+    return task_id, answers
 
 
 def import_reference_run(

@@ -267,9 +267,7 @@ def cmd_solve(args: argparse.Namespace) -> None:
     text = _read_input(args.puzzle)
     colour = use_colour() and not args.no_colour
     if task.name == "arc":
-        from latentloop.api import solve_arc
-
-        solve_arc(run, text, steps=args.steps or None, trace=args.trace, colour=colour)
+        _solve_arc(run, text, args, colour)
         return
     if task.name == "sudoku":
         from latentloop.tasks import sudoku
@@ -279,12 +277,7 @@ def cmd_solve(args: argparse.Namespace) -> None:
     grid = task.parse(text)
     (sol,) = solve_tokens(run.model, task, task.encode(grid)[None], steps=args.steps or None, halt=args.halt)
     if args.trace:
-        previous = sol.puzzle
-        for t, g in enumerate(sol.trajectory):
-            print(f"step {t + 1} (halting logit {sol.q_halt[t]:+.2f})")
-            print(grid_text(task.name, g, sol.puzzle, previous, colour))
-            previous = g
-        print()
+        _print_trace(sol, colour)
     print(grid_text(task.name, sol.answer, sol.puzzle, None, colour))
     if task.name == "sudoku":
         print(sudoku.to_line(sol.answer))
@@ -295,6 +288,41 @@ def cmd_solve(args: argparse.Namespace) -> None:
         f"{status}; answer settled after {sol.steps_used} of {len(sol.trajectory)} refinement step(s); "
         f"the halting head stops at step {sol.halt_step}"
     )
+
+
+def _print_trace(sol, colour: bool) -> None:
+    from latentloop.viz.terminal import grid_text
+
+    previous = sol.puzzle
+    for t, g in enumerate(sol.trajectory):
+        print(f"step {t + 1} (halting logit {sol.q_halt[t]:+.2f})")
+        print(grid_text(sol.task, g, sol.puzzle, previous, colour))
+        previous = g
+    print()
+
+
+def _solve_arc(run, text: str, args: argparse.Namespace, colour: bool) -> None:
+    from latentloop.api import solve_arc
+    from latentloop.viz.terminal import arc_text
+
+    path = Path(args.puzzle)
+    stem = path.stem if path.suffix == ".json" and path.is_file() else None
+    task_id, answers = solve_arc(run, text, task_id=stem, steps=args.steps or None)
+    if task_id is None:
+        print("note: this task is not in the run's dataset; without its puzzle embedding the answer is a guess")
+    else:
+        print(f"task {task_id}")
+    for j, ans in enumerate(answers):
+        print(f"test input {j + 1}: {ans.variants} variant(s) voted, {ans.candidates} distinct grid(s)")
+        if args.trace:
+            _print_trace(ans.trajectory, colour)
+        for a, (grid, votes) in enumerate(zip(ans.attempts, ans.votes, strict=True)):
+            print(f"attempt {a + 1} ({votes} vote(s)), {grid.shape[0]}x{grid.shape[1]}:")
+            print(arc_text(grid, colour))
+        if not ans.attempts:
+            print("no variant produced a valid grid")
+        if ans.correct is not None:
+            print("right (pass@2)" if ans.correct else "wrong: neither attempt equals the task's test output")
 
 
 def cmd_import(args: argparse.Namespace) -> None:

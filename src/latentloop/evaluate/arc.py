@@ -258,3 +258,43 @@ def write_submission(path: str | Path, attempts: Mapping[str, list[list[np.ndarr
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(submission(attempts)) + "\n", encoding="utf-8")
     return path
+
+
+def arc_report(records: Any, split: Split, dataset_dir: str | Path, submission_path: str | Path) -> dict:
+    """pass@K of an evaluation's records (`evaluate.runner.Records` with predictions), and submission.json.
+
+    Each example's answer is its prediction at the last step run, its confidence sigmoid(q_halt) there.
+    """
+    root = Path(dataset_dir)
+    if records.predictions is None:
+        raise DatasetError("ARC scoring needs the predictions: collect(..., keep_predictions=True)")
+    result = score_arc(
+        records.predictions,
+        records.q_halt[:, -1],
+        split,
+        read_identifiers(root),
+        load_test_puzzles(root / TEST_PUZZLES),
+    )
+    write_submission(submission_path, result.attempts)
+    return {
+        "pass_at_k": {str(k): v for k, v in result.pass_at_k.items()},
+        "fractional_pass_at_k": {str(k): v for k, v in result.fractional_pass_at_k.items()},
+        "counts": result.counts,
+        "submission": str(submission_path),
+    }
+
+
+def vote(grids: Sequence[np.ndarray | None], probs: Sequence[float]) -> list[tuple[np.ndarray, int, float]]:
+    """Rank candidate grids (already in the task's frame) by votes, then mean halting probability.
+
+    Returns (grid, votes, mean probability) per distinct candidate, best first; None grids cast no vote.
+    """
+    cands: dict[bytes, _Candidate] = {}
+    for i, (grid, prob) in enumerate(zip(grids, probs, strict=True)):
+        if grid is None:
+            continue
+        cand = cands.setdefault(grid_key(grid), _Candidate(np.asarray(grid), first=i))
+        cand.votes += 1
+        cand.prob_sum += float(prob)
+    ranked = sorted(cands.values(), key=_Candidate.key)
+    return [(c.grid, c.votes, c.prob_sum / c.votes) for c in ranked]

@@ -325,7 +325,7 @@ def _pick(remaining, rank_row):
 
 
 @numba.njit(cache=True)
-def _search(masks0, units, peers, rank, limit, solution):
+def _search(masks0, units, peers, rank, limit, solutions):
     """Depth-first search from initial candidate masks.
 
     Args:
@@ -333,7 +333,8 @@ def _search(masks0, units, peers, rank, limit, solution):
         units, peers: Tables from `_tables`.
         rank: int64 [cells, size]; at a branch on cell c, digits are tried by ascending rank[c].
         limit: Stop after this many solutions.
-        solution: int64 [cells] output; receives the first solution (digits 1..size).
+        solutions: int64 [k, cells] output; row i receives the (i+1)-th solution found, for i < k
+            (digits 1..size).
 
     Returns:
         (number of solutions found up to limit, guesses).
@@ -354,14 +355,14 @@ def _search(masks0, units, peers, rank, limit, solution):
         if ok:
             c = _mrv(masks[depth])
             if c < 0:
-                if count == 0:
+                if count < solutions.shape[0]:
                     for i in range(cells):
                         m = masks[depth, i]
                         digit = 0
                         while m:
                             m >>= 1
                             digit += 1
-                        solution[i] = digit
+                        solutions[count, i] = digit
                 count += 1
                 if count >= limit:
                     break
@@ -404,7 +405,7 @@ def _minimize(solution, cell_order, units, peers, rank):
     """
     size = units.shape[1]
     puzzle = solution.copy()
-    scratch = np.zeros(solution.size, np.int64)
+    scratch = np.zeros((1, solution.size), np.int64)
     for c in cell_order:
         v = puzzle[c]
         puzzle[c] = 0
@@ -426,10 +427,10 @@ def _ascending_rank(shape: SudokuShape) -> np.ndarray:
 
 def _run_search(flat: np.ndarray, shape: SudokuShape, limit: int, rank: np.ndarray) -> tuple[int, np.ndarray, int]:
     units, peers = _tables(shape)
-    solution = np.zeros(shape.cells, np.int64)
+    solution = np.zeros((1, shape.cells), np.int64)
     masks = _grid_masks(flat.astype(np.int64), shape.size)
     count, guesses = _search(masks, units, peers, rank, limit, solution)
-    return int(count), solution, int(guesses)
+    return int(count), solution[0], int(guesses)
 
 
 def solve(
