@@ -176,32 +176,34 @@ class ArcAnswer:
     trajectory: Solution  # the un-augmented variant's run, step by step
 
 
-def _arc_variants(run: Run, task: dict, task_id: str | None) -> tuple[str | None, list[tuple[int, Recipe]]]:
-    """The task's id and its (puzzle identifier, recipe) variants in the run's dataset, if it is there."""
+def _arc_variants(run: Run, task: dict, hint: str | None) -> tuple[str | None, list[tuple[int, Recipe]]]:
+    """The task's id and its (puzzle identifier, recipe) variants in the run's dataset, if it is there.
+
+    The task is looked up by `hint` (e.g. the file name), else by its demonstrations among the
+    dataset's evaluation tasks (`test_puzzles.json`).
+    """
+    import json
+
     from latentloop.data.format import read_identifiers
     from latentloop.evaluate.arc import TEST_PUZZLES
     from latentloop.tasks.arc import parse_puzzle_name, parse_task
 
     root = Path(run.cfg.data.path or "")
     if not (root / "identifiers.json").is_file():
-        return task_id, []
-    names = read_identifiers(root)
-    if task_id is None and (root / TEST_PUZZLES).is_file():  # find the task by its demonstrations
-        import json
-
-        stored = json.loads((root / TEST_PUZZLES).read_text())
-        key = [(p["input"].tolist(), p["output"].tolist()) for p in task["train"]]
-        for tid, raw in stored.items():
-            demos = parse_task(raw, tid)["train"]
-            if [(p["input"].tolist(), p["output"].tolist()) for p in demos] == key:
-                task_id = tid
-                break
-    variants = []
-    for ident, name in enumerate(names[1:], start=1):
+        return None, []
+    by_task: dict[str, list[tuple[int, Recipe]]] = {}
+    for ident, name in enumerate(read_identifiers(root)[1:], start=1):
         tid, recipe = parse_puzzle_name(name)
-        if tid == task_id:
-            variants.append((ident, recipe))
-    return task_id, variants
+        by_task.setdefault(tid, []).append((ident, recipe))
+    if hint in by_task:
+        return hint, by_task[hint]
+    if (root / TEST_PUZZLES).is_file():
+        demos = [(p["input"].tolist(), p["output"].tolist()) for p in task["train"]]
+        for tid, raw in json.loads((root / TEST_PUZZLES).read_text()).items():
+            stored = parse_task(raw, tid)["train"]
+            if [(p["input"].tolist(), p["output"].tolist()) for p in stored] == demos and tid in by_task:
+                return tid, by_task[tid]
+    return None, []
 
 
 @torch.no_grad()
@@ -223,8 +225,7 @@ def solve_arc(
 
     task = parse_task(task_json, task_id or "task")
     task_id, variants = _arc_variants(run, task, task_id)
-    if not variants:
-        task_id, variants = None, [(0, IDENTITY)]
+    variants = variants or [(0, IDENTITY)]
     arc = ArcTask()
     answers = []
     for test in task["test"]:

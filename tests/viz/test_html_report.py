@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 from pathlib import Path
 
@@ -12,16 +11,6 @@ import pytest
 from latentloop.tasks import maze, sudoku
 from latentloop.viz.html import trajectory_payload, write_html_report
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
@@ -137,30 +126,6 @@ def test_missing_figure_is_an_error(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------------
 # In a real browser
-
-
-def _chromium_path(playwright) -> str:
-    """The browser binary: $LATENTLOOP_CHROMIUM, a system Chromium, or the one Playwright installed."""
-    if env := os.environ.get("LATENTLOOP_CHROMIUM"):
-        if not Path(env).is_file():
-            pytest.fail(f"LATENTLOOP_CHROMIUM={env} is not a file")
-        return env
-    candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", playwright.chromium.executable_path]
-    found = next((c for c in candidates if Path(c).is_file()), None)
-    if found is None:
-        pytest.skip("no Chromium: set LATENTLOOP_CHROMIUM or install /usr/bin/chromium to run the browser test")
-    return found
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not importable (pip install playwright)", exc_type=ImportError
-    )
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=_chromium_path(p), args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _cells(page, i: int) -> list[int]:
