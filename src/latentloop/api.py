@@ -88,12 +88,8 @@ class Solution:
 def task_of(run: Run) -> Task:
     """The task a run was trained on: from its dataset's metadata, else from the model's shape."""
     meta = Path(run.cfg.data.path or "") / "train" / "dataset.json"
-    info = None
-    if run.cfg.data.path and meta.is_file():
-        info = DatasetMetadata.from_json(meta).task
-    elif run.model.seq_len == 900:
-        info = {"name": "arc" if run.model.vocab_size == 12 else "maze"}
-    return task_for(info, run.model.seq_len)
+    info = DatasetMetadata.from_json(meta).task if run.cfg.data.path and meta.is_file() else None
+    return task_for(info, run.model.seq_len, run.model.vocab_size)
 
 
 @torch.no_grad()
@@ -156,7 +152,7 @@ def solve_sudoku(model: Reasoner, puzzles: list[str], steps: int | None = None, 
 
 def solve_split(run: Run, split: Split, indices: list[int], steps: int | None = None) -> list[Solution]:
     """Run examples of a dataset split (by example index), with their labels as targets."""
-    task = task_for(split.metadata.task, split.metadata.seq_len)
+    task = task_for(split.metadata.task, split.metadata.seq_len, split.metadata.vocab_size)
     idx = np.asarray(indices, dtype=np.int64)
     counts = np.diff(split.puzzle_indices)
     ids = split.puzzle_identifiers[np.repeat(np.arange(len(counts)), counts)[idx]]

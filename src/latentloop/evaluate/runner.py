@@ -90,7 +90,7 @@ def collect(
     last recorded values (the answer an early-exiting solver would return).
     """
     model.eval()
-    task = task_for(split.metadata.task, split.metadata.seq_len)
+    task = task_for(split.metadata.task, split.metadata.seq_len, split.metadata.vocab_size)
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
     parts: list[Records] = []
     total = min(max_examples or split.num_examples, split.num_examples)
@@ -206,7 +206,7 @@ def summarize(records: Records, split: Split) -> dict:
     ratings = split.extras.get("ratings")
     example_ratings = np.asarray(ratings)[puzzle_of].astype(np.float64) if ratings is not None else np.zeros(0)
     return {
-        "task": task_for(split.metadata.task, split.metadata.seq_len).name,
+        "task": task_for(split.metadata.task, split.metadata.seq_len, split.metadata.vocab_size).name,
         "count": int(n),
         "steps": int(steps),
         "exact_accuracy": float(records.exact[:, -1].mean()),

@@ -48,6 +48,7 @@ class ClimbConfig:
 
     Attributes:
         threshold: Keep puzzles whose robust rating is at least this (guesses).
+        starts: Random minimal puzzles drawn to start the chain; the best-rated ``pool`` form the pool.
         pool: Puzzles in the chain's pool.
         max_steps: Neighbours a chain may try before it stops.
         per_chain: Puzzles a chain keeps (each with a different solution grid) before it stops.
@@ -56,6 +57,7 @@ class ClimbConfig:
     """
 
     threshold: float = 40.0
+    starts: int = 512
     pool: int = 32
     max_steps: int = 6000
     per_chain: int = 4
@@ -63,6 +65,8 @@ class ClimbConfig:
     robust_transforms: int = 16
 
     def __post_init__(self) -> None:
+        if self.starts < self.pool:
+            raise LatentloopError(f"ClimbConfig.starts ({self.starts}) must be at least pool ({self.pool})")
         for name in ("pool", "max_steps", "per_chain", "fast_transforms", "robust_transforms"):
             if getattr(self, name) < 1:
                 raise LatentloopError(f"ClimbConfig.{name} must be at least 1, got {getattr(self, name)}")
@@ -216,16 +220,24 @@ def _contains(rows, n, row):
 
 
 @numba.njit(cache=True)
-def _climb(seed, pool_size, max_steps, threshold, fast_k, robust_k, per_chain, units, peers, box_rows, box_cols):
+def _start_pool(starts, pool_size, fast_k, units, peers, box_rows, box_cols):
+    """The ``pool_size`` best-rated (fast rating) of ``starts`` random minimal puzzles, and their ratings."""
+    candidates = np.zeros((starts, peers.shape[0]), np.int64)
+    ratings = np.zeros(starts)
+    for i in range(starts):
+        candidates[i] = _random_minimal(units, peers)[0]
+        ratings[i] = _rate(candidates[i], fast_k, units, peers, box_rows, box_cols)
+    best = np.argsort(-ratings, kind="mergesort")[:pool_size]
+    return candidates[best], ratings[best]
+
+
+@numba.njit(cache=True)
+def _climb(seed, starts, pool_size, max_steps, threshold, fast_k, robust_k, per_chain, units, peers, box_rows, box_cols):
     """One chain; returns (kept puzzles, their solutions, robust ratings, steps), flat int64 rows."""
     np.random.seed(seed)
     cells, size = peers.shape[0], units.shape[1]
     asc = _ascending(cells, size)
-    pool = np.zeros((pool_size, cells), np.int64)
-    scores = np.zeros(pool_size)
-    for i in range(pool_size):
-        pool[i] = _random_minimal(units, peers)[0]
-        scores[i] = _rate(pool[i], fast_k, units, peers, box_rows, box_cols)
+    pool, scores = _start_pool(starts, pool_size, fast_k, units, peers, box_rows, box_cols)
     kept = np.zeros((per_chain, cells), np.int64)
     kept_solutions = np.zeros((per_chain, cells), np.int64)
     kept_ratings = np.zeros(per_chain)
@@ -381,6 +393,7 @@ def climb(seed: int, config: ClimbConfig, shape: SudokuShape = SUDOKU9) -> Chain
     c = config
     puzzles, solutions, ratings, steps = _climb(
         seed,
+        c.starts,
         c.pool,
         c.max_steps,
         c.threshold,
