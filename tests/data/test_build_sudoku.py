@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import shared_or_skip
 from latentloop.data import build_sudoku as B
 from latentloop.data.build_sudoku import build_sudoku_dataset
-from latentloop.data.format import read_identifiers, read_split
+from latentloop.data.format import Split, read_identifiers, read_split
 from latentloop.errors import DatasetError, PuzzleError
 from latentloop.tasks import sudoku as S
+from latentloop.tasks import sudoku_hard as H
+from latentloop.tasks.sudoku_hard import ClimbConfig
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -128,3 +132,181 @@ def test_bad_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(DatasetError, match="gave up after 50 draws"):
         build_sudoku_dataset(tmp_path / "x", size=4, n_train=1, n_test=1, aug=0, min_rating=99, progress=False)
     assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------------------------------------- extreme preset
+
+TINY_CLIMB = ClimbConfig(starts=16, pool=8, max_steps=300, per_chain=3)
+EXTREME = {"n_train": 8, "n_test": 5, "aug": 2, "min_rating": 5.0, "preset": "extreme", "progress": False}
+
+
+def grids(split: Split, shape: S.SudokuShape) -> list[tuple[np.ndarray, np.ndarray]]:
+    starts = split.group_indices[:-1]
+    return [(S.decode(split.inputs[p], shape), S.decode(split.labels[p], shape)) for p in starts]
+
+
+def canonical_keys(split: Split) -> tuple[set[bytes], set[bytes]]:
+    pairs = [H.canonical_form(p, s) for p, s in grids(split, S.shape_for_size(9))]
+    return {p.tobytes() for p, _ in pairs}, {s.tobytes() for _, s in pairs}
+
+
+@pytest.fixture(scope="module")
+def extreme(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("extreme") / "sudoku"
+    return build_sudoku_dataset(out, seed=3, workers=1, climb_config=TINY_CLIMB, **EXTREME)
+
+
+def test_extreme_composition_labels_and_chains(extreme: Path) -> None:
+    shape = S.shape_for_size(9)
+    chains = {}
+    for name, n, easy in (("train", 8, 2), ("test", 5, 1)):
+        split = read_split(extreme / name)
+        assert split.num_groups == n and set(split.extras) == {"ratings", "chain_ids"}
+        starts = split.group_indices[:-1]
+        chain_ids, ratings = split.extras["chain_ids"][starts], split.extras["ratings"][starts]
+        assert (chain_ids == -1).sum() == easy and (ratings[chain_ids >= 0] >= 5.0).all()
+        for p in range(split.num_puzzles):
+            puzzle, solution = S.decode(split.inputs[p], shape), S.decode(split.labels[p], shape)
+            assert S.verify(puzzle, solution) and S.has_unique_solution(puzzle)
+        chains[name] = set(chain_ids[chain_ids >= 0].tolist())
+    assert chains["train"] and chains["test"] and not chains["train"] & chains["test"]
+    prov = json.loads((extreme / "test" / "dataset.json").read_text())["provenance"]
+    assert prov["parameters"]["preset"] == "extreme" and prov["extreme"]["easy_fraction"] == 0.27
+    assert prov["extreme"]["composition"] == {"train": {"easy": 2, "hard": 6}, "test": {"easy": 1, "hard": 4}}
+    assert prov["extreme"]["climb"]["per_chain"] == 3 and "Sudoku group" in prov["split_check"]
+
+
+def test_extreme_splits_share_no_equivalent_grid(extreme: Path) -> None:
+    train, test = (canonical_keys(read_split(extreme / name)) for name in ("train", "test"))
+    assert not train[1] & test[1]
+    assert len(train[0]) == 8 and len(test[0]) == 5  # no two kept puzzles are equivalent either
+
+
+def test_extreme_is_seeded_and_independent_of_workers(extreme: Path, tmp_path: Path) -> None:
+    again = build_sudoku_dataset(tmp_path / "again", seed=3, workers=2, climb_config=TINY_CLIMB, **EXTREME)
+    assert files(again) == files(extreme)
+    other = build_sudoku_dataset(tmp_path / "other", seed=4, workers=1, climb_config=TINY_CLIMB, **EXTREME)
+    assert files(other)["train/all__inputs.npy"] != files(extreme)["train/all__inputs.npy"]
+
+
+def test_extreme_needs_9x9(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="builds 9x9 Sudoku, not 4x4"):
+        build_sudoku_dataset(tmp_path / "x", size=4, preset="extreme", progress=False)
+    with pytest.raises(DatasetError, match="unknown Sudoku preset 'hardest'"):
+        build_sudoku_dataset(tmp_path / "x", preset="hardest", progress=False)
+
+
+# ---------------------------------------------------------------------------------------------- --from FILE
+
+
+def write_puzzles(path: Path, lines: list[str]) -> Path:
+    path.write_text("# a header\n\n" + "\n".join(lines) + "\n")
+    return path
+
+
+def test_from_file_fills_the_test_split(tmp_path: Path) -> None:
+    puzzles = [S.to_line(S.generate(S.shape_for_size(6), np.random.default_rng(i))[0]) for i in range(4)]
+    path = write_puzzles(tmp_path / "p.txt", puzzles)
+    out = build_sudoku_dataset(tmp_path / "d", size=6, n_train=3, aug=1, from_file=path, progress=False, workers=1)
+    test, train = read_split(out / "test"), read_split(out / "train")
+    assert [S.to_line(S.decode(row)) for row in test.inputs] == puzzles
+    assert test.extras["source_lines"].tolist() == [3, 4, 5, 6] and (test.extras["ratings"] >= 0).all()
+    assert all(S.verify(S.decode(i), S.decode(label)) for i, label in zip(test.inputs, test.labels, strict=True))
+    assert train.num_groups == 3 and not train.extras["source_lines"].any()
+    prov = json.loads((out / "train" / "dataset.json").read_text())["provenance"]
+    assert prov["from_file"] == {"path": str(path), "split": "test", "puzzles": 4, "rating_transforms": 16}
+    sample = build_sudoku_dataset(tmp_path / "s", size=6, n_train=0, n_test=2, from_file=path, progress=False)
+    lines = read_split(sample / "test").extras["source_lines"].tolist()
+    assert len(lines) == 2 and lines == sorted(lines) and set(lines) <= {3, 4, 5, 6}
+    assert read_split(sample / "train").num_puzzles == 0
+
+
+def test_from_file_train_split_with_empty_test(tmp_path: Path) -> None:
+    puzzles = [S.to_line(p) for p, _ in (S.generate(S.shape_for_size(4), np.random.default_rng(i)) for i in range(3))]
+    path = write_puzzles(tmp_path / "p.txt", puzzles)
+    out = build_sudoku_dataset(
+        tmp_path / "d", size=4, n_test=0, aug=2, from_file=path, from_split="train", progress=False, workers=1
+    )
+    train, test = read_split(out / "train"), read_split(out / "test")
+    assert train.num_groups == 3 and train.num_puzzles == 9
+    assert train.extras["source_lines"].tolist() == [3, 3, 3, 4, 4, 4, 5, 5, 5]
+    assert test.num_puzzles == test.num_groups == test.num_examples == 0 and test.inputs.shape == (0, 16)
+
+
+def test_from_file_refuses_what_is_equivalent_to_it(tmp_path: Path) -> None:
+    """The generator's first test puzzles, transformed, fill train from a file: the test split avoids them."""
+    plain = build_sudoku_dataset(tmp_path / "plain", n_train=0, n_test=3, progress=False)
+    rng = np.random.default_rng(1)
+    moved = []
+    for p, _ in grids(read_split(plain / "test"), S.shape_for_size(9)):
+        moved.append(S.to_line(S.apply_transform(p, S.random_transform(S.shape_for_size(9), rng))))
+    path = write_puzzles(tmp_path / "moved.txt", moved)
+    out = build_sudoku_dataset(tmp_path / "d", n_test=3, from_file=path, from_split="train", progress=False, workers=1)
+    prov = json.loads((out / "test" / "dataset.json").read_text())["provenance"]
+    assert prov["counts"]["duplicates"] >= 3
+    train, test = (canonical_keys(read_split(out / name)) for name in ("train", "test"))
+    assert not train[1] & test[1] and len(test[0]) == 3
+
+
+def test_from_file_with_the_extreme_preset(tmp_path: Path) -> None:
+    path = shared_or_skip("data", "sudoku", "puzzles6_forum_hardest_1106.txt")
+    out = build_sudoku_dataset(
+        tmp_path / "d",
+        n_train=3,
+        n_test=4,
+        aug=1,
+        min_rating=5.0,
+        preset="extreme",
+        from_file=path,
+        climb_config=TINY_CLIMB,
+        progress=False,
+        workers=1,
+    )
+    test = read_split(out / "test")
+    assert test.num_puzzles == 4 and (test.extras["ratings"] > 20).all() and (test.extras["chain_ids"] == -1).all()
+    lines = dict(S.read_puzzle_lines(path))
+    for row, number in zip(test.inputs, test.extras["source_lines"], strict=True):
+        assert S.to_line(S.decode(row)) == lines[int(number)]
+    assert read_split(out / "train").num_groups == 3
+
+
+def test_from_file_reads_the_real_collections(tmp_path: Path) -> None:
+    lines = []
+    for name in ("puzzles3_magictour_top1465.txt", "puzzles5_forum_hardest_1905_11+.txt"):
+        with shared_or_skip("data", "sudoku", name).open() as f:
+            lines += [line.strip() for line in itertools.islice((x for x in f if not x.startswith("#")), 3)]
+    out = build_sudoku_dataset(
+        tmp_path / "d", n_train=0, from_file=write_puzzles(tmp_path / "p.txt", lines), progress=False, workers=1
+    )
+    test = read_split(out / "test")
+    assert [S.to_line(S.decode(row)) for row in test.inputs] == lines
+    assert all(S.verify(S.decode(i), S.decode(label)) for i, label in zip(test.inputs, test.labels, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("..34341...434321", r"p\.txt, line 4: puzzle has several solutions"),
+        (".....123....4...", r"p\.txt, line 4: puzzle has no solution"),
+        ("1234", r"p\.txt, line 4: puzzle has 4 cells"),
+        ("5...5" + "." * 76, r"p\.txt, line 4: puzzle givens contradict"),
+        ("." * 81, r"p\.txt, line 4: a 9x9 puzzle, but line 3 holds a 4x4 one"),
+    ],
+)
+def test_from_file_bad_lines_name_the_line(tmp_path: Path, line: str, message: str) -> None:
+    path = write_puzzles(tmp_path / "p.txt", ["1234341221434321", line])
+    with pytest.raises(PuzzleError, match=message):
+        build_sudoku_dataset(tmp_path / "d", size=4, n_train=0, from_file=path, progress=False, workers=1)
+    assert not (tmp_path / "d").exists()
+
+
+def test_from_file_bad_requests(tmp_path: Path) -> None:
+    path = write_puzzles(tmp_path / "p.txt", ["1234341221434321"])
+    with pytest.raises(DatasetError, match=r"holds 4x4 puzzles but the dataset is 9x9 \(--size 9\)"):
+        build_sudoku_dataset(tmp_path / "d", from_file=path, progress=False)
+    with pytest.raises(DatasetError, match="holds 1 puzzles, fewer than the 2 asked for"):
+        build_sudoku_dataset(tmp_path / "d", size=4, n_test=2, from_file=path, progress=False)
+    with pytest.raises(DatasetError, match="from_split must be 'train' or 'test'"):
+        build_sudoku_dataset(tmp_path / "d", size=4, from_file=path, from_split="val", progress=False)
+    with pytest.raises(DatasetError, match="holds no puzzles"):
+        build_sudoku_dataset(tmp_path / "d", size=4, from_file=write_puzzles(tmp_path / "e.txt", []), progress=False)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from latentloop.errors import LatentloopError, PuzzleError
 from latentloop.tasks import sudoku as S
+from latentloop.tasks import sudoku_hard as H
 from latentloop.tasks.base import Task
 
 SHARED = Path(__file__).resolve().parents[2] / "../shared"
@@ -354,3 +355,82 @@ def test_read_reference_csv(tmp_path: Path) -> None:
     path.write_text("puzzle,solution\n1,2\n")
     with pytest.raises(PuzzleError, match="header needs columns"):
         S.read_reference_csv(path)
+
+
+def test_read_puzzle_lines_numbers_lines(tmp_path: Path) -> None:
+    path = tmp_path / "p.txt"
+    path.write_text(f"# header\n\n{MAGICTOUR_FIRST}\n# note\n {GRID4}\n")
+    assert S.read_puzzle_lines(path) == [(3, MAGICTOUR_FIRST), (5, GRID4)]
+
+
+# ---------------------------------------------------------------------------------------------- hard puzzles
+
+
+TINY_CLIMB = H.ClimbConfig(starts=24, pool=8, max_steps=400, per_chain=3)
+
+
+def test_seeded_ratings_depend_on_the_seed_only() -> None:
+    puzzles, _ = H.random_minimal_puzzles(5, 6)
+    seeds = np.arange(6)
+    first = H.seeded_ratings(puzzles, seeds)
+    H.seeded_ratings(puzzles[::-1], seeds)  # other work in between changes nothing
+    assert np.array_equal(H.seeded_ratings(puzzles, seeds), first)
+    assert (H.seeded_ratings(puzzles, seeds, transforms=1) % 1 == 0).all()  # one transform: whole guesses
+    with pytest.raises(LatentloopError, match="at least one transform"):
+        H.seeded_ratings(puzzles, seeds, transforms=0)
+
+
+def test_seeded_ratings_separate_magictour_from_random_puzzles() -> None:
+    hard = np.stack([S.parse(line) for line in magictour_lines()[:8]])
+    easy, _ = H.random_minimal_puzzles(0, 16)
+    assert H.seeded_ratings(hard, np.arange(8)).mean() > 4 * H.seeded_ratings(easy, np.arange(16)).mean()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_random_minimal_puzzles_are_seeded_unique_and_minimal(size: int) -> None:
+    shape = S.shape_for_size(size)
+    puzzles, solutions = H.random_minimal_puzzles(3, 3, shape)
+    again, _ = H.random_minimal_puzzles(3, 3, shape)
+    assert np.array_equal(puzzles, again) and puzzles.dtype == np.int8
+    for puzzle, solution in zip(puzzles, solutions, strict=True):
+        assert S.verify(puzzle, solution) and S.has_unique_solution(puzzle)
+        for r, c in np.argwhere(puzzle > 0):
+            fewer = puzzle.copy()
+            fewer[r, c] = 0
+            assert S.count_solutions(fewer) == 2
+
+
+def test_climb_raises_the_rating_and_is_seeded() -> None:
+    chain = H.climb(11, 6.0, TINY_CLIMB)
+    assert len(chain.ratings) == TINY_CLIMB.per_chain and chain.steps <= TINY_CLIMB.max_steps
+    assert (chain.ratings >= 6.0).all()
+    assert len({s.tobytes() for s in chain.solutions}) == len(chain.solutions)
+    for puzzle, solution in zip(chain.puzzles, chain.solutions, strict=True):
+        assert S.verify(puzzle, solution) and S.has_unique_solution(puzzle)
+    start, _ = H.random_minimal_puzzles(11, TINY_CLIMB.starts)
+    assert chain.ratings.mean() > 2 * H.seeded_ratings(start, np.arange(len(start))).mean()
+    again = H.climb(11, 6.0, TINY_CLIMB)
+    assert np.array_equal(again.puzzles, chain.puzzles) and again.steps == chain.steps
+    with pytest.raises(LatentloopError, match="starts"):
+        H.ClimbConfig(starts=4, pool=8)
+
+
+def test_canonical_form_is_invariant_and_separates() -> None:
+    shape = S.shape_for_size(9)
+    rng = np.random.default_rng(0)
+    puzzle, solution = generated(9, 0)
+    canon_p, canon_s = H.canonical_form(puzzle, solution)
+    assert S.to_line(canon_s).startswith("123456789") and S.verify(canon_p, canon_s)
+    assert (canon_p > 0).sum() == (puzzle > 0).sum()
+    for _ in range(6):
+        move = S.random_transform(shape, rng)
+        moved = H.canonical_form(S.apply_transform(puzzle, move), S.apply_transform(solution, move))
+        assert np.array_equal(moved[0], canon_p) and np.array_equal(moved[1], canon_s)
+    sibling = solution.copy()  # the same grid with one more clue: same canonical grid, other puzzle
+    sibling[puzzle == 0] = 0
+    sibling[tuple(np.argwhere(puzzle == 0)[0])] = solution[tuple(np.argwhere(puzzle == 0)[0])]
+    other_p, other_s = H.canonical_form(sibling, solution)
+    assert np.array_equal(other_s, canon_s) and not np.array_equal(other_p, canon_p)
+    assert not np.array_equal(H.canonical_form(*generated(9, 1))[1], canon_s)
+    with pytest.raises(PuzzleError, match="full solution"):
+        H.canonical_form(puzzle, puzzle)

@@ -731,13 +731,13 @@ def _open_text(path: Path):
         raise PuzzleError(f"cannot read puzzle file {path}: {e.strerror}") from e
 
 
-def read_puzzle_file(path: str | Path) -> list[str]:
+def read_puzzle_lines(path: str | Path) -> list[tuple[int, str]]:
     """Reads one puzzle per line, skipping blank lines and ``#`` comment lines.
 
     Every puzzle is checked with `parse`; errors name the file and line number.
 
     Returns:
-        The puzzle lines, stripped of surrounding whitespace.
+        (line number from 1, puzzle line stripped of surrounding whitespace) per puzzle.
     """
     path = Path(path)
     puzzles = []
@@ -750,8 +750,13 @@ def read_puzzle_file(path: str | Path) -> list[str]:
                 parse(line)
             except PuzzleError as e:
                 raise PuzzleError(f"{path}, line {number}: {e}") from None
-            puzzles.append(line)
+            puzzles.append((number, line))
     return puzzles
+
+
+def read_puzzle_file(path: str | Path) -> list[str]:
+    """The puzzle lines of `read_puzzle_lines`, without their line numbers."""
+    return [line for _, line in read_puzzle_lines(path)]
 
 
 def read_reference_csv(path: str | Path) -> list[tuple[str, str, float]]:

@@ -1,18 +1,22 @@
 """Hard Sudoku: seeded ratings, a hill-climbing generator and a canonical form under the symmetry group.
 
 Everything random here runs inside numba with numba's own generator, seeded at the start of each
-call, so a result depends only on its seed (not on what ran before it, nor on the process).
+call, so a result depends only on its seed (not on what ran before it, nor on the process). numba's
+on-disk cache tracks this file only: after editing the solver in `latentloop.tasks.sudoku`, delete
+``tasks/__pycache__/sudoku_hard*.nb*`` so the compiled functions here pick the change up.
 
 * Rating: mean guesses (limit 1, ascending digits) of the solver in `latentloop.tasks.sudoku` over
   ``transforms`` random symmetry transforms of the puzzle (the same unit as `sudoku.rate`).
-* Hill climbing (the "{-1 clue, +?}" moves of tdoku's generator): a pool of random minimal puzzles;
-  a parent is chosen by a 2-way tournament on rating; its neighbour drops one random clue, is
-  completed to a *random* solution of the remaining clues (so the solution grid may change), gets
-  random clues of that solution back until it is unique, and is minimised again in random order. A
-  neighbour replaces the worst pool member if it rates higher (fast rating) and is not in the pool.
-  Neighbours whose fast rating reaches the threshold are re-rated with fresh transforms (robust
-  rating) and kept when that also reaches it and their solution grid is new to the chain. A chain
-  stops when it has kept ``per_chain`` puzzles or after ``max_steps`` neighbours.
+* Hill climbing (the "{-1 clue, +?}" moves of tdoku's generator): the pool starts as the best-rated
+  ``pool`` of ``starts`` random minimal puzzles (re-rated, so their luck is not kept). A parent is
+  chosen by a 2-way tournament on rating. Its neighbour drops one random clue, is completed to a
+  *random* solution of the remaining clues (so the solution grid may change), gets back clues of
+  that solution where another solution differs until it is unique, and is minimised again in
+  random order. A neighbour that rates above the pool's worst (fast rating) is rated once more; if
+  the mean of both still beats the worst and it is new to the pool, it replaces the worst.
+  Neighbours rated at least the threshold are re-rated with fresh transforms (robust rating) and
+  kept when that also reaches it and their solution grid is new to the chain. A chain stops when
+  it has kept ``per_chain`` puzzles or after ``max_steps`` neighbours.
 * Canonical form (9x9): the lexicographically smallest image of a solution grid under the whole
   Sudoku group (transpose, band and stack permutations, row and column permutations inside them,
   digit relabelling), and of its puzzle under the transforms that reach that smallest grid. Two
@@ -47,7 +51,6 @@ class ClimbConfig:
     """Settings of one hill-climbing chain.
 
     Attributes:
-        threshold: Keep puzzles whose robust rating is at least this (guesses).
         starts: Random minimal puzzles drawn to start the chain; the best-rated ``pool`` form the pool.
         pool: Puzzles in the chain's pool.
         max_steps: Neighbours a chain may try before it stops.
@@ -56,11 +59,10 @@ class ClimbConfig:
         robust_transforms: Transforms of the rating that decides whether a puzzle is kept.
     """
 
-    threshold: float = 40.0
     starts: int = 512
     pool: int = 32
     max_steps: int = 6000
-    per_chain: int = 4
+    per_chain: int = 8
     fast_transforms: int = 8
     robust_transforms: int = 16
 
@@ -140,15 +142,15 @@ def _ascending(cells, size):
 
 
 @numba.njit(cache=True)
-def _rate(flat, transforms, units, peers, box_rows, box_cols, limit=1):
-    """Mean guesses (ascending digits, up to ``limit`` solutions) over random transforms of a flat puzzle."""
+def _rate(flat, transforms, units, peers, box_rows, box_cols):
+    """Mean guesses (limit 1, ascending digits) over random transforms of a flat puzzle."""
     size = units.shape[1]
     asc = _ascending(flat.size, size)
     scratch = np.zeros((1, flat.size), np.int64)
     total = 0
     for _ in range(transforms):
         moved = _random_transform(flat, box_rows, box_cols)
-        total += _search(_grid_masks(moved, size), units, peers, asc, limit, scratch)[1]
+        total += _search(_grid_masks(moved, size), units, peers, asc, 1, scratch)[1]
     return total / transforms
 
 
@@ -227,12 +229,16 @@ def _start_pool(starts, pool_size, fast_k, units, peers, box_rows, box_cols):
     for i in range(starts):
         candidates[i] = _random_minimal(units, peers)[0]
         ratings[i] = _rate(candidates[i], fast_k, units, peers, box_rows, box_cols)
-    best = np.argsort(-ratings, kind="mergesort")[:pool_size]
-    return candidates[best], ratings[best]
+    pool = candidates[np.argsort(-ratings, kind="mergesort")[:pool_size]]
+    for i in range(pool_size):
+        ratings[i] = _rate(pool[i], fast_k, units, peers, box_rows, box_cols)
+    return pool, ratings[:pool_size]
 
 
 @numba.njit(cache=True)
-def _climb(seed, starts, pool_size, max_steps, threshold, fast_k, robust_k, per_chain, units, peers, box_rows, box_cols):
+def _climb(
+    seed, starts, pool_size, max_steps, threshold, fast_k, robust_k, per_chain, units, peers, box_rows, box_cols
+):
     """One chain; returns (kept puzzles, their solutions, robust ratings, steps), flat int64 rows."""
     np.random.seed(seed)
     cells, size = peers.shape[0], units.shape[1]
@@ -251,8 +257,10 @@ def _climb(seed, starts, pool_size, max_steps, threshold, fast_k, robust_k, per_
         score = _rate(child, fast_k, units, peers, box_rows, box_cols)
         worst = np.argmin(scores)
         if score > scores[worst] and not _contains(pool, pool_size, child):
-            pool[worst] = child
-            scores[worst] = score
+            score = (score + _rate(child, fast_k, units, peers, box_rows, box_cols)) / 2
+            if score > scores[worst]:
+                pool[worst] = child
+                scores[worst] = score
         if score >= threshold and not _contains(kept_solutions, n_kept, solution):
             robust = _rate(child, robust_k, units, peers, box_rows, box_cols)
             if robust >= threshold:
@@ -280,9 +288,9 @@ def _canonical_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 @numba.njit(cache=True)
-def _compare(a, b, start, stop):
-    """Sign of a[start:stop] - b[start:stop] in lexicographic order."""
-    for i in range(start, stop):
+def _compare(a, b):
+    """Sign of a - b in lexicographic order."""
+    for i in range(a.size):
         if a[i] != b[i]:
             return -1 if a[i] < b[i] else 1
     return 0
@@ -330,13 +338,13 @@ def _canonical(solution, puzzle, col_orders, perms3):
                                     rows[6 + k] = 3 * band_b + perms3[pb, k]
                                 for i in range(81):
                                     image[i] = label[sol[rows[i // 9], cols[i % 9]]]
-                                order = _compare(image, best, 0, 81)
+                                order = _compare(image, best)
                                 if order > 0:
                                     continue
                                 for i in range(81):
                                     p = puz[rows[i // 9], cols[i % 9]]
                                     image_puzzle[i] = label[p] if p else 0
-                                if order < 0 or _compare(image_puzzle, best_puzzle, 0, 81) < 0:
+                                if order < 0 or _compare(image_puzzle, best_puzzle) < 0:
                                     best[:] = image
                                     best_puzzle[:] = image_puzzle
     return best, best_puzzle
@@ -371,8 +379,12 @@ def seeded_ratings(puzzles: np.ndarray, seeds: np.ndarray, transforms: int = 16)
     if transforms < 1:
         raise LatentloopError(f"rating needs at least one transform, got {transforms}")
     shape = shape_for_size(grids.shape[1])
+    if not np.issubdtype(grids.dtype, np.integer) or (grids.size and (grids.min() < 0 or grids.max() > shape.size)):
+        raise PuzzleError(f"puzzles must hold integers 0..{shape.size}")
     units, peers = _tables(shape)
     seeds = np.asarray(seeds, np.int64)
+    if seeds.shape != (len(grids),):
+        raise LatentloopError(f"got {seeds.size} seeds for {len(grids)} puzzles")
     return _rate_many(_flat(grids, shape), seeds, transforms, units, peers, shape.box_rows, shape.box_cols)
 
 
@@ -387,25 +399,31 @@ def random_minimal_puzzles(seed: int, count: int, shape: SudokuShape = SUDOKU9) 
     return _grids(puzzles, shape), _grids(solutions, shape)
 
 
-def climb(seed: int, config: ClimbConfig, shape: SudokuShape = SUDOKU9) -> Chain:
-    """Runs one hill-climbing chain (module docstring) from ``seed`` (0 .. 2**32-1)."""
-    units, peers = _tables(shape)
-    c = config
+def climb(seed: int, threshold: float, config: ClimbConfig | None = None) -> Chain:
+    """Runs one 9x9 hill-climbing chain (module docstring) from ``seed`` (0 .. 2**32-1).
+
+    Args:
+        seed: Seed of the chain's random numbers.
+        threshold: Keep puzzles whose robust rating is at least this (guesses).
+        config: Pool and budget settings (default `ClimbConfig()`).
+    """
+    units, peers = _tables(SUDOKU9)
+    c = config or ClimbConfig()
     puzzles, solutions, ratings, steps = _climb(
         seed,
         c.starts,
         c.pool,
         c.max_steps,
-        c.threshold,
+        float(threshold),
         c.fast_transforms,
         c.robust_transforms,
         c.per_chain,
         units,
         peers,
-        shape.box_rows,
-        shape.box_cols,
+        SUDOKU9.box_rows,
+        SUDOKU9.box_cols,
     )
-    return Chain(_grids(puzzles, shape), _grids(solutions, shape), ratings, int(steps))
+    return Chain(_grids(puzzles, SUDOKU9), _grids(solutions, SUDOKU9), ratings, int(steps))
 
 
 def canonical_form(puzzle: np.ndarray, solution: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
