@@ -203,6 +203,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     run = load_run(args.run_dir)
     data = Path(args.data or run.cfg.data.path)
     split = read_split(data / "test")
+    if split.num_examples == 0:
+        raise LatentloopError(f"the test split of {data} is empty: nothing to evaluate")
     steps = parse_steps(args.steps) if args.steps else run.cfg.eval.steps or run.cfg.model.halt_max_steps
     is_arc = (split.metadata.task or {}).get("name") == "arc"
     records = collect(
@@ -372,10 +374,14 @@ def build_parser() -> argparse.ArgumentParser:
     sd = bsub.add_parser("sudoku", help="generated Sudoku with unique solutions, or one-line puzzles from a file")
     sd.add_argument("--size", type=int, choices=(4, 6, 9), default=9)
     sd.add_argument("--preset", choices=("extreme",), help="extreme: Sudoku-Extreme-like hard 9x9 (see docs)")
-    sd.add_argument("--train", type=int, default=None, help="training puzzles (groups); default 1000")
-    sd.add_argument("--test", type=int, default=None, help="test puzzles; default 1000")
+    sd.add_argument(
+        "--train", type=int, default=None, help="training puzzles (groups); default 1000; with --from: how many to take"
+    )
+    sd.add_argument("--test", type=int, default=None, help="test puzzles; default 1000; with --from: 0 = all of FILE")
     sd.add_argument("--aug", type=int, default=None, help="augmented copies per training puzzle; default 0")
-    sd.add_argument("--min-rating", type=float, default=None, help="keep puzzles rated at least this (guesses)")
+    sd.add_argument(
+        "--min-rating", type=float, default=None, help="keep puzzles rated at least this (guesses; extreme: 50)"
+    )
     sd.add_argument("--from", dest="from_file", metavar="FILE", help="one-line puzzles to use (solved here)")
     sd.add_argument("--from-split", choices=("train", "test"), default="test", help="the split FILE fills")
     bm = bsub.add_parser("maze", help="generated mazes with a shortest-path label (Searchformer / HRM)")

@@ -211,6 +211,8 @@ class Trainer:
         data = Path(cfg.data.path)
         self.train_split = read_split(data / "train")
         self.test_split = read_split(data / "test") if (data / "test").is_dir() else None
+        if self.test_split is not None and self.test_split.num_examples == 0:
+            self.test_split = None  # e.g. `data build sudoku --test 0`: nothing to evaluate on
         torch.manual_seed(t.seed)  # identical initial weights and random streams on every rank
         self.model = build_model(cfg, self.train_split).to(self.device)
         if t.compile:
