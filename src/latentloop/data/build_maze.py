@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.metadata
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -34,6 +33,7 @@ from latentloop.data.format import (
     BLANK_PUZZLE_ID,
     PAD_ID,
     DatasetMetadata,
+    package_version,
     write_dataset_atomically,
     write_identifiers,
     write_split,
@@ -59,13 +59,6 @@ LABEL_RULE = "A* with f = g + Manhattan, open cells expanded in (f, row, column)
 _Job = tuple[int, int, int, int, int, bool]
 # (puzzles [k, N, N] or None when the generator gave up, labels [k, N, N] or None, layouts drawn)
 _Group = tuple[np.ndarray | None, np.ndarray | None, int]
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("latentloop")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def stream_seed(seed: int, split: int, index: int) -> int:
@@ -246,7 +239,7 @@ def build_maze_dataset(
             **{f"{split}_mazes": len(groups[split]) for split in SPLITS},
             **{f"{split}_examples": int(arrays[split]["inputs"].shape[0]) for split in SPLITS},
         },
-        "created_by": f"latentloop {_version()}",
+        "created_by": f"latentloop {package_version()}",
     }
 
     def build(root: Path) -> None:

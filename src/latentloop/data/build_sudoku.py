@@ -28,7 +28,6 @@ number of worker processes.
 
 from __future__ import annotations
 
-import importlib.metadata
 import itertools
 import math
 import multiprocessing
@@ -47,6 +46,7 @@ from latentloop.data.format import (
     BLANK_PUZZLE_ID,
     PAD_ID,
     DatasetMetadata,
+    package_version,
     write_dataset_atomically,
     write_identifiers,
     write_split,
@@ -80,13 +80,6 @@ _EASY_BATCH = 32
 _FILE_CHUNK = 64
 # spawn_key kinds of the seed tree: one independent stream per purpose.
 _EASY, _CHAIN, _FILE_RATING, _FILE_SAMPLE, _ORDER = range(5)
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("latentloop")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def _seed_of(seed: int, kind: int, index: int = 0) -> int:
@@ -523,7 +516,7 @@ def build_sudoku_dataset(
         provenance["parameters"].update(preset=preset, rating_transforms=ROBUST_RATING_TRANSFORMS)
     if preset or from_file is not None:
         provenance["split_check"] = _SPLIT_CHECK[size == 9]
-    provenance["created_by"] = f"latentloop {_version()}"
+    provenance["created_by"] = f"latentloop {package_version()}"
 
     def build(root: Path) -> None:
         write_identifiers(root, ["<blank>"])

@@ -17,6 +17,7 @@ Labels are stored with ``ignore_label_id`` (0 = PAD) where no loss applies; the 
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -345,3 +346,11 @@ def write_dataset_atomically(out_dir: str | Path, build_fn: Callable[[Path], Non
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
+
+
+def package_version(name: str = "latentloop") -> str:
+    """The installed version of a package, for provenance records ("unknown" when not installed)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
