@@ -6,7 +6,8 @@ counts the FLOPs of one full training step (supervision step + backward) with
 `torch.utils.flop_counter.FlopCounterMode`, warms up (a compile counts as warm-up), then times
 training steps for about `--seconds`. One example-step is one supervision step for one example,
 so example-steps/s = batch x timed steps / time. Achieved model GFLOP/s is divided by the fp32 and
-bf16 `torch.mm` rates measured at the start of the same run; no reference figure is hard-coded.
+bf16 `torch.mm` rates measured in the same run (best of its start and end); no reference figure is
+hard-coded.
 
 Usage:
     python benchmarks/throughput.py                 # full measurement (several minutes)

@@ -29,6 +29,9 @@ def test_throughput_quick(tmp_path: Path) -> None:
     row = data["results"][0]
     assert row["example_steps_per_s"] > 0 and row["flops_per_example_step"] > 0
     assert row["peak_memory_mb"] > 0 and row["eval_puzzles_per_s"] > 0
+    best = max(data["peak_start"]["fp32"]["gflops"], data["peak_end"]["fp32"]["gflops"])
+    assert data["peak"]["fp32"]["gflops"] == best
+    assert abs(row["frac_fp32_peak"] - row["gflops"] / best) < 1e-9
 
 
 def test_gpu_check_runs_on_the_cpu(tmp_path: Path) -> None:
@@ -42,3 +45,17 @@ def test_gpu_check_runs_on_the_cpu(tmp_path: Path) -> None:
     assert all(r["bf16_same_argmax"] >= 0.98 for r in data["correctness"])
     assert [r["preset"] for r in data["throughput"]] == ["trm-mlp-sudoku", "trm-att-maze"]
     assert all(r["example_steps_per_s"] > 0 for r in data["throughput"])
+
+
+def test_profile_step_accounts_for_the_matmuls(capsys) -> None:
+    module = load("profile_step")
+    torch.set_num_threads(1)
+    assert module.main(["--preset", "trm-sudoku6-cpu", "--batch", "2", "--width", "32", "--top", "50"]) == 0
+    out = capsys.readouterr().out
+    shares = [
+        float(line.split("|")[3].strip().rstrip("%"))
+        for line in out.split("GFLOP/s |\n|---|---:|---:|---:|\n")[1].splitlines()
+        if line.startswith("| [")
+    ]
+    assert shares and abs(sum(shares) - 100.0) < 1.0, out  # every matmul shape listed: shares add up
+    assert "`aten::mm`" in out
