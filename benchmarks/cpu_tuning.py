@@ -39,11 +39,7 @@ def measure(preset: str, overrides: list[str], threads: int, batch: int, setting
     torch.set_num_threads(threads)
     cfg = throughput.make_config(preset, setting, overrides)
     bench = throughput.Bench(cfg, batch)
-    if cfg.train.compile:
-        torch._dynamo.reset()
-        bench.compile()
-    for _ in range(2 + cfg.train.compile):
-        bench.train_step()
+    throughput.warm_up(bench, 2)
     steps, wall, foreign = throughput.time_steps(bench.train_step, seconds, 3, torch.device("cpu"))
     return batch * steps / wall, foreign
 

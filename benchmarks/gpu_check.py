@@ -134,10 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"correctness: {'PASS' if ok else 'FAIL'}")
 
     torch.backends.cuda.matmul.allow_tf32 = True
-    peaks = {
-        "fp32": throughput.matmul_peak(torch.float32, 8192 if device.type == "cuda" else 512, 5, device),
-        "bf16": throughput.matmul_peak(torch.bfloat16, 8192 if device.type == "cuda" else 512, 5, device),
-    }
+    peaks = throughput.matmul_peaks(8192 if device.type == "cuda" else 512, 5, device)
     log(f"matmul peak: fp32 {peaks['fp32'].gflops / 1e3:.1f} TFLOP/s, bf16 {peaks['bf16'].gflops / 1e3:.1f} TFLOP/s")
     bench_args = throughput.parse_args(
         ["--seconds", str(args.seconds), "--device", args.device, "--no-eval", "--steps", "2"]

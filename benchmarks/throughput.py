@@ -203,6 +203,11 @@ def matmul_peak(dtype: torch.dtype, size: int, reps: int, device: torch.device |
     return Peak(str(dtype).removeprefix("torch."), size, flops / best / 1e9)
 
 
+def matmul_peaks(size: int, reps: int, device: torch.device | None = None) -> dict[str, Peak]:
+    """`matmul_peak` of fp32 and bf16, keyed "fp32" and "bf16"."""
+    return {name: matmul_peak(dtype, size, reps, device) for name, dtype in PEAK_DTYPES.items()}
+
+
 # ---------------------------------------------------------------------------------------------
 # The model and one training step
 
@@ -232,6 +237,17 @@ def random_batch(batch: int, seq_len: int, vocab: int, generator: torch.Generato
     inputs = torch.randint(1, vocab, (batch, seq_len), generator=generator, dtype=torch.int32)
     labels = torch.randint(2, vocab, (batch, seq_len), generator=generator, dtype=torch.int64)
     return Batch(inputs, labels, torch.zeros(batch, dtype=torch.int32), torch.ones(batch, dtype=torch.bool))
+
+
+def warm_up(bench: Bench, steps: int) -> float:
+    """Compile when the config says so, then run `steps` training steps (+1 when compiled); seconds taken."""
+    t0 = time.perf_counter()
+    if bench.cfg.train.compile:
+        torch._dynamo.reset()  # fresh caches per model, so earlier settings cannot exhaust the recompile limit
+        bench.compile()
+    for _ in range(steps + (1 if bench.cfg.train.compile else 0)):
+        bench.train_step()
+    return time.perf_counter() - t0
 
 
 class Bench:
@@ -323,13 +339,7 @@ def measure(
     bench.model.train()
     log(f"{tag} {flops_train / 1e9:.3f} GFLOP/example-step, eval {flops_eval / 1e9:.3f} GFLOP/puzzle-step")
 
-    t0 = time.perf_counter()
-    if cfg.train.compile:
-        torch._dynamo.reset()  # fresh caches per model, so earlier settings cannot exhaust the recompile limit
-        bench.compile()
-    for _ in range(args.warmup + (1 if cfg.train.compile else 0)):
-        bench.train_step()
-    warmup = time.perf_counter() - t0
+    warmup = warm_up(bench, args.warmup)
     log(
         f"{tag} warm-up{' + compile' if cfg.train.compile else ''} {warmup:.1f} s; "
         f"timing >= {args.seconds:g} s and >= {args.steps} steps"
@@ -536,7 +546,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
 
     def measure_peaks(when: str) -> dict[str, Peak]:
-        peaks = {name: matmul_peak(dtype, args.matmul_size, reps, device) for name, dtype in PEAK_DTYPES.items()}
+        peaks = matmul_peaks(args.matmul_size, reps, device)
         log(
             f"matmul peak {when} ({args.matmul_size}^2, {threads} threads): "
             f"fp32 {peaks['fp32'].gflops:.1f} GFLOP/s, bf16 {peaks['bf16'].gflops:.1f} GFLOP/s"
