@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import throughput
+from latentloop.evaluate.inference import rollout
 from latentloop.model.convert import load_reference_checkpoint
 
 GOLDEN = Path(__file__).resolve().parents[1].parent / "shared" / "golden"
@@ -73,8 +74,8 @@ def golden_check(device: torch.device) -> list[dict]:
             weights = folder / "weights.safetensors"
             model = load_reference_checkpoint(weights, {**ref_cfg, "forward_dtype": dtype}, "trm")
             model.to(device).eval()
-            trace = model.rollout(batch["inputs"], batch["puzzle_identifiers"], golden.shape[0])
-            logits[dtype] = torch.stack([r["logits"].float().cpu() for r in trace])
+            trace = rollout(model, batch["inputs"], batch["puzzle_identifiers"], golden.shape[0])
+            logits[dtype] = torch.stack([r.logits.float().cpu() for r in trace])
         fp32, bf16 = logits["float32"], logits["bfloat16"]
         rows.append(
             {
@@ -100,7 +101,7 @@ def random_model_check(device: torch.device) -> list[dict]:
         model = throughput.Reasoner(cfg.model, 11, 81, 1).to(device).eval()
         weights = weights or model.state_dict()
         model.load_state_dict(weights)  # the same fp32 weights (and init states) for both precisions
-        logits[dtype] = torch.stack([r["logits"].float().cpu() for r in model.rollout(inputs, ids, 4)])
+        logits[dtype] = torch.stack([r.logits.float().cpu() for r in rollout(model, inputs, ids, 4)])
     fp32, bf16 = logits["float32"], logits["bfloat16"]
     rows.append(
         {

@@ -6,6 +6,7 @@ __all__ = [
     "import_reference_run",
     "load_reference_checkpoint",
     "load_run",
+    "rollout",
     "solve_arc",
     "solve_split",
     "solve_sudoku",

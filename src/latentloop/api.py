@@ -11,7 +11,7 @@ import torch
 from latentloop.config import RunConfig, config_from_yaml_text, to_dict
 from latentloop.data.format import DatasetMetadata, Split
 from latentloop.errors import CheckpointError
-from latentloop.evaluate.runner import wants_halt
+from latentloop.evaluate.inference import rollout
 from latentloop.model.convert import load_into, load_reference_checkpoint
 from latentloop.model.reasoner import Reasoner
 from latentloop.tasks import sudoku, task_for
@@ -26,6 +26,7 @@ __all__ = [
     "import_reference_run",
     "load_reference_checkpoint",
     "load_run",
+    "rollout",
     "solve_arc",
     "solve_split",
     "solve_sudoku",
@@ -111,11 +112,14 @@ def solve_tokens(
     ids = np.zeros(len(inputs), np.int32) if puzzle_identifiers is None else np.asarray(puzzle_identifiers)
     device = model.lm_head.weight.device
     steps = steps or model.cfg.halt_max_steps
-    trace = model.rollout(
-        torch.from_numpy(inputs.astype(np.int32)).to(device), torch.from_numpy(ids.astype(np.int32)).to(device), steps
+    trace = rollout(
+        model,
+        torch.from_numpy(inputs.astype(np.int32)).to(device),
+        torch.from_numpy(ids.astype(np.int32)).to(device),
+        steps,
     )
-    preds = [rec["logits"].argmax(-1).cpu().numpy() for rec in trace]
-    wants = [wants_halt(rec["q_halt"], rec["q_continue"], model.cfg.halting).cpu().numpy() for rec in trace]
+    preds = [rec.logits.argmax(-1).cpu().numpy() for rec in trace]
+    wants = [rec.wants_halt.cpu().numpy() for rec in trace]
     out = []
     for i in range(len(inputs)):
         puzzle = task.decode(inputs[i])
@@ -135,7 +139,7 @@ def solve_tokens(
                 halt_step,
                 bool(task.verify(puzzle, traj[-1])),
                 traj,
-                [float(rec["q_halt"][i]) for rec in trace[:last]],
+                [float(rec.q_halt[i]) for rec in trace[:last]],
                 target,
                 None if target is None else [g.shape == target.shape and bool((g == target).all()) for g in traj],
             )

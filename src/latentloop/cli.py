@@ -40,9 +40,10 @@ def cmd_presets(args: argparse.Namespace) -> None:
 def cmd_config(args: argparse.Namespace) -> None:
     import yaml
 
-    from latentloop.config import load_config, to_dict
+    from latentloop.config import explain, load_config, to_dict
 
-    print(yaml.safe_dump(to_dict(load_config(args.preset, args.overrides)), sort_keys=False), end="")
+    cfg = load_config(args.preset, args.overrides)
+    print(explain(cfg) if args.explain else yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -61,7 +62,7 @@ def cmd_info(args: argparse.Namespace) -> None:
         raise LatentloopError(f"no dataset at {cfg.data.path}: set data.seq_len and data.vocab_size to size the model")
     model = Reasoner(cfg.model, vocab, seq, 1)
     m = cfg.model
-    calls = sum(op.kind == "call" for op in model.ops)
+    calls = sum(p.op.kind == "call" for p in model.plan)
     emb = n_ids * model.puzzle_emb_dim
     rows = [
         ("preset", cfg.preset or args.preset),
@@ -83,6 +84,11 @@ def cmd_info(args: argparse.Namespace) -> None:
     ]
     for k, v in rows:
         print(f"{k:18s} {v}")
+    if args.schedule:
+        from latentloop.model.program import format_schedule
+
+        print(f"\nschedule of one supervision step (supervision={m.supervision}):")
+        print(format_schedule(model.plan))
 
 
 def cmd_data_build(args: argparse.Namespace) -> None:
@@ -358,13 +364,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("presets", help="list the packaged presets")
     s.set_defaults(func=cmd_presets)
-    for name, func, helptext in (
-        ("config", cmd_config, "print a resolved config"),
-        ("info", cmd_info, "architecture, parameter count, effective depth"),
+    for name, func, helptext, flag, flag_help in (
+        ("config", cmd_config, "print a resolved config", "--explain", "each field's documentation above it"),
+        ("info", cmd_info, "architecture, parameter count, effective depth", "--schedule", "the gradient/loss schedule"),
     ):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("preset")
         s.add_argument("overrides", nargs="*", help="section.key=value")
+        s.add_argument(flag, action="store_true", help=flag_help)
         s.set_defaults(func=func)
 
     s = sub.add_parser("data", help="build datasets")

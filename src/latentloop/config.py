@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import itertools
+import textwrap
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,11 +23,12 @@ from typing import Any
 import yaml
 
 from latentloop.errors import ConfigError
+from latentloop.model import program as programs
 
 MIXERS = ("attention", "mlp")
 POS_ENCODINGS = ("rope", "none", "learned")
 HALTING = ("none", "bce", "q_learning", "q_compare")
-SUPERVISION = ("window", "segment", "point")
+SECTIONS = ("model", "data", "train", "eval")
 LOSSES = ("stablemax", "softmax")
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -55,24 +58,29 @@ class ModelConfig:
     pos_encoding: str = "rope"
     """rope | none | learned (reference: arch.pos_encodings)."""
     rope_theta: float = 10000.0
+    """RoPE base (reference: arch.rope_theta)."""
     rms_norm_eps: float = 1e-5
+    """Epsilon of the parameter-free RMSNorm (reference: arch.rms_norm_eps)."""
     puzzle_emb_len: int = 16
     """Prefix positions reserved for the puzzle embedding (TRM 16, HRM 1, 0 = none)."""
     puzzle_emb_dim: int = -1
     """Width of a puzzle-embedding row; -1 = hidden_size, 0 = no puzzle embedding."""
-    streams: list[str] = field(default_factory=lambda: ["y", "z"])
-    """Latent states, each [B, P+L, D], started from fixed random buffers."""
-    answer_stream: str = "y"
-    """Stream read by the output head and the halting head."""
+    program: str | list[dict] = "trm"
+    """Update program of one supervision step: a name from model/program.py (trm, trm_single_z, trm_multiscale,
+    hrm, hrm_flat, srm, srm_noskip, transformer_act, direct) or an inline list of operations."""
+    streams: list[str] = field(default_factory=list)
+    """Latent states, each [B, P+L, D], started from fixed random buffers; empty = the named program's."""
+    answer_stream: str = ""
+    """Stream read by the output head and the halting head; empty = the named program's."""
     modules: dict[str, ModuleConfig] = field(default_factory=lambda: {"core": ModuleConfig()})
+    """Named block stacks the program calls (`core`; HRM's `L` and `H`)."""
     outer_cycles: int = 3
-    """TRM's T, HRM's N (reference: arch.H_cycles)."""
+    """TRM's T, HRM's N, SRM's segments (reference: arch.H_cycles)."""
     inner_cycles: int = 6
     """TRM's n, HRM's T (reference: arch.L_cycles)."""
-    program: list[dict] = field(default_factory=list)
-    """Update program of one supervision step; see model/program.py. Empty = TRM's."""
-    grad_calls: str = "inner_cycles + 1"
-    """Module calls at the end of a supervision step that carry gradient (int or expression; -1 = all)."""
+    grad_calls: str = ""
+    """Module calls at the end of a supervision step that carry gradient (int or expression of the loop counts;
+    -1 = all); empty = the named program's window (an inline program: all)."""
     supervision: str = "window"
     """Where gradients and losses go inside one supervision step (refinement learning):
     window = the references: the last `grad_calls` calls with gradient, loss at the end;
@@ -88,12 +96,42 @@ class ModelConfig:
     halt_max_steps: int = 16
     """N_sup: supervision steps before a slot is forced to halt (reference: arch.halt_max_steps)."""
     halt_exploration_prob: float = 0.1
+    """Training: chance that a slot draws a minimum step count in 2..N_sup (reference: arch.halt_exploration_prob)."""
     forward_dtype: str = "float32"
     """Activation dtype; weights stay fp32 and are cast per use (the references' CastedLinear)."""
+
+    def __post_init__(self) -> None:
+        """Fill the streams, answer stream and gradient window from a named program where not given."""
+        prog = programs.named(self.program)
+        if prog is None:
+            if not self.streams:
+                raise ConfigError("model.streams must be given with an inline model.program")
+            self.answer_stream = self.answer_stream or self.streams[0]
+            self.grad_calls = self.grad_calls or "-1"
+            return
+        self.streams = self.streams or list(prog.streams)
+        self.answer_stream = self.answer_stream or prog.answer
+        self.grad_calls = self.grad_calls or prog.grad_calls
 
     def counts(self) -> dict[str, int]:
         """Names usable in program loop counts and in `grad_calls`."""
         return {"outer_cycles": self.outer_cycles, "inner_cycles": self.inner_cycles}
+
+    def program_ops(self) -> list:
+        """The program of one supervision step, unrolled into operations (validated)."""
+        prog = programs.named(self.program)
+        ops = list(prog.ops) if prog is not None else self.program
+        return programs.expand(ops, self.streams, list(self.modules), self.counts())
+
+    def grad_call_count(self) -> int:
+        """Trailing module calls of a supervision step that run with gradient."""
+        k = programs.eval_count(self.grad_calls, self.counts(), "model.grad_calls")
+        return sum(op.kind == "call" for op in self.program_ops()) if k == -1 else k
+
+    def schedule(self) -> list:
+        """The gradient/loss schedule of one supervision step (model/program.py `schedule`)."""
+        ops = self.program_ops()
+        return programs.schedule(ops, self.grad_call_count(), self.supervision, self.segment_loss, self.answer_stream)
 
 
 @dataclass
@@ -111,32 +149,47 @@ class DataConfig:
 @dataclass
 class TrainConfig:
     global_batch_size: int = 768
+    """Slots of the carry over all processes (reference: global_batch_size)."""
     max_steps: int = 0
     """Optimizer steps; 0 = derive from epochs like the references."""
     epochs: int = 1
+    """Passes over the training groups; sets the step count when max_steps is 0 (reference: epochs)."""
     lr: float = 1e-4
+    """AdamATan2 learning rate of every dense weight (reference: lr)."""
     lr_warmup_steps: int = 2000
+    """Linear warm-up from 0 over this many optimizer steps (reference: lr_warmup_steps)."""
     lr_min_ratio: float = 1.0
     """Cosine floor as a fraction of lr; 1.0 = constant after warm-up (the references' default)."""
     weight_decay: float = 1.0
+    """Decoupled weight decay of the dense weights (reference: weight_decay)."""
     beta1: float = 0.9
+    """AdamATan2 first-moment decay (reference: beta1)."""
     beta2: float = 0.95
+    """AdamATan2 second-moment decay (reference: beta2)."""
     puzzle_emb_lr: float = 1e-4
+    """Sign-SGD learning rate of the puzzle-embedding rows (reference: puzzle_emb_lr)."""
     puzzle_emb_weight_decay: float = 1.0
+    """Weight decay of the puzzle-embedding rows (reference: puzzle_emb_weight_decay)."""
     loss: str = "stablemax"
     """stablemax (float64, the references') | softmax."""
     halt_loss_weight: float = 0.5
+    """Weight of the halting losses in lm + w * (q_halt + q_continue) (the references' literal 0.5)."""
     ema: bool = True
+    """Keep an exponential moving average of the dense weights, used at evaluation (reference: ema)."""
     ema_decay: float = 0.999
+    """EMA decay per optimizer step (reference: ema_rate)."""
     grad_clip: float = 0.0
     """Clip the global gradient norm to this value; 0 = off (the references)."""
     seed: int = 0
+    """Seeds the weights, the data order and the halting exploration."""
     device: str = "auto"
     """auto | cpu | cuda | cuda:N | mps."""
     compile: bool = False
+    """torch.compile each block stack (the references compile the whole model)."""
     threads: int = 0
     """torch CPU threads; 0 = leave torch's default."""
     log_interval: int = 10
+    """Write training metrics every this many steps."""
     eval_interval: int = 0
     """Evaluate every this many steps; 0 = only at the end."""
     checkpoint_interval: int = 0
@@ -152,6 +205,7 @@ class EvalConfig:
     steps: int = 0
     """Supervision steps at evaluation; 0 = halt_max_steps. May exceed the training maximum."""
     batch_size: int = 256
+    """Examples per evaluation batch."""
     max_examples: int = 0
     """Evaluate on the first N test examples; 0 = all."""
 
@@ -159,9 +213,13 @@ class EvalConfig:
 @dataclass
 class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
+    """The engine: streams, program, block stacks, heads, halting."""
     data: DataConfig = field(default_factory=DataConfig)
+    """The dataset."""
     train: TrainConfig = field(default_factory=TrainConfig)
+    """Optimizers, schedule, EMA, devices, logging and checkpoints."""
     eval: EvalConfig = field(default_factory=EvalConfig)
+    """Evaluation on the test split."""
     run_dir: str = ""
     """Where checkpoints, metrics and the report go; empty = runs/<preset>-<time>."""
     preset: str = ""
@@ -169,41 +227,6 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         validate(self)
-
-
-# ---------------------------------------------------------------------------------------------
-# Expressions in loop counts: ints, names of counts, + - * // and parentheses.
-
-
-def eval_count(expr: int | str, counts: dict[str, int], key: str) -> int:
-    """Evaluate a loop count such as `inner_cycles + 1`; errors name `key`."""
-    if isinstance(expr, bool):
-        raise ConfigError(f"{key}: expected an integer or expression, got {expr!r}")
-    if isinstance(expr, int):
-        return expr
-    try:
-        tree = ast.parse(str(expr), mode="eval")
-    except SyntaxError:
-        raise ConfigError(f"{key}: cannot parse expression {expr!r}") from None
-
-    def ev(node: ast.AST) -> int:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, ast.Name):
-            if node.id not in counts:
-                raise ConfigError(f"{key}: unknown name {node.id!r} (known: {', '.join(counts)})")
-            return counts[node.id]
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -ev(node.operand)
-        if isinstance(node, ast.BinOp):
-            ops = {ast.Add: int.__add__, ast.Sub: int.__sub__, ast.Mult: int.__mul__, ast.FloorDiv: int.__floordiv__}
-            if type(node.op) in ops:
-                return ops[type(node.op)](ev(node.left), ev(node.right))
-        raise ConfigError(f"{key}: unsupported expression {expr!r}")
-
-    return ev(tree)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,7 +238,7 @@ def validate(cfg: RunConfig) -> None:
     _choice("model.mixer", m.mixer, MIXERS)
     _choice("model.pos_encoding", m.pos_encoding, POS_ENCODINGS)
     _choice("model.halting", m.halting, HALTING)
-    _choice("model.supervision", m.supervision, SUPERVISION)
+    _choice("model.supervision", m.supervision, programs.SUPERVISION)
     _choice("model.segment_loss", m.segment_loss, ("end", "every"))
     _choice("model.skip_transform", m.skip_transform, ("identity", "linear"))
     _choice("model.forward_dtype", m.forward_dtype, DTYPES)
@@ -250,10 +273,8 @@ def validate(cfg: RunConfig) -> None:
     if t.halt_loss_weight < 0:
         raise ConfigError("train.halt_loss_weight must be >= 0")
     # The update program is checked by expanding it once.
-    from latentloop.model.program import expand_program  # local: model/ imports config, not back
-
-    calls = expand_program(m)
-    k = eval_count(m.grad_calls, m.counts(), "model.grad_calls")
+    calls = m.program_ops()
+    k = programs.eval_count(m.grad_calls, m.counts(), "model.grad_calls")
     if k == 0 or k < -1:
         raise ConfigError(f"model.grad_calls must be >= 1 or -1 (all), got {k}")
     n_module_calls = sum(1 for c in calls if c.kind == "call")
@@ -345,8 +366,13 @@ def preset_names() -> list[str]:
     return sorted(p.name.removesuffix(".yaml") for p in files.iterdir() if p.name.endswith(".yaml"))
 
 
-def read_preset(name_or_path: str) -> dict:
-    """The raw dict of a preset given by name (packaged) or by a path to a YAML file."""
+def read_preset(name_or_path: str, _chain: tuple[str, ...] = ()) -> dict:
+    """The raw dict of a preset given by name (packaged) or by a path to a YAML file.
+
+    A preset may start from another with `base: NAME` and list only what differs: each section
+    (model, data, train, eval) of the base is updated field by field, a field's value replaced
+    whole (a `modules` mapping included).
+    """
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
@@ -363,7 +389,79 @@ def read_preset(name_or_path: str) -> dict:
         raise ConfigError(f"preset {name_or_path}: invalid YAML ({str(e).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"preset {name_or_path}: expected a mapping at the top level")
-    return data
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"preset {name_or_path}: base must be a preset name, got {base!r}")
+    chain = (*_chain, name_or_path)
+    if base in chain:
+        raise ConfigError(f"preset {name_or_path}: its base chain loops ({' -> '.join((*chain, base))})")
+    if path.is_file() and not Path(base).suffix and (path.parent / f"{base}.yaml").is_file():
+        base = str(path.parent / f"{base}.yaml")  # a file's base is looked up beside it first
+    return merge_preset(read_preset(base, chain), data)
+
+
+def merge_preset(base: dict, child: dict) -> dict:
+    """`child` over `base`: sections updated field by field, everything else replaced."""
+    out = dict(base)
+    for key, value in child.items():
+        if key in SECTIONS and isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """The docstrings written under the fields of a config dataclass (the one source of help)."""
+    import inspect
+
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body
+    docs = {}
+    for node, nxt in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def explain(cfg: RunConfig) -> str:
+    """The resolved config as YAML with each field's docstring as a comment above it."""
+    lines = []
+
+    def emit(obj: Any, indent: str) -> None:
+        docs = field_docs(type(obj))
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if f.name in docs:
+                lines.extend(
+                    textwrap.wrap(docs[f.name], 110, initial_indent=f"{indent}# ", subsequent_indent=f"{indent}# ")
+                )
+            if dataclasses.is_dataclass(value):
+                lines.append(f"{indent}{f.name}:")
+                emit(value, indent + "  ")
+                continue
+            text = yaml.safe_dump({f.name: _plain(value)}, sort_keys=False, default_flow_style=None, width=100)
+            if text.startswith("{"):  # a scalar: block style reads better
+                text = yaml.safe_dump({f.name: value}, sort_keys=False, default_flow_style=False)
+            lines.extend(indent + line for line in text.splitlines())
+
+    emit(cfg, "")
+    return "\n".join(lines) + "\n"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
 
 
 def parse_value(text: str) -> Any:

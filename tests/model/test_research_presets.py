@@ -54,7 +54,7 @@ def test_parameter_counts() -> None:
 def test_srm_matches_trm_compute() -> None:
     cfg = load_config("srm")
     model = Reasoner(cfg.model, 11, 81, 1)
-    assert sum(op.kind == "call" for op in model.ops) == 21
+    assert sum(p.op.kind == "call" for p in model.plan) == 21
     assert model.effective_depth() == 42
 
 

@@ -10,6 +10,7 @@ import torch
 
 from latentloop.config import load_config
 from latentloop.data.loader import Batch
+from latentloop.evaluate.inference import rollout
 from latentloop.model.layers import AttentionMixer, rms_norm
 from latentloop.model.reasoner import Reasoner
 from latentloop.train.trainer import Carry, supervision_step
@@ -33,13 +34,13 @@ def test_bf16_keeps_fp32_master_weights_and_stays_close() -> None:
     cfg, bf16, _ = model_and_batch("bfloat16")
     bf16.load_state_dict(fp32.state_dict())
     # one supervision step (21 block calls); an untrained recursion then drifts apart chaotically
-    a = fp32.rollout(batch.inputs, batch.puzzle_identifiers, 1)
-    b = bf16.rollout(batch.inputs, batch.puzzle_identifiers, 1)
+    a = rollout(fp32, batch.inputs, batch.puzzle_identifiers, 1)
+    b = rollout(bf16, batch.inputs, batch.puzzle_identifiers, 1)
     for ra, rb in zip(a, b, strict=True):
-        assert rb["logits"].dtype == torch.bfloat16 and rb["q_halt"].dtype == torch.float32
-        rel = (rb["logits"].float() - ra["logits"]).norm() / ra["logits"].norm()
+        assert rb.logits.dtype == torch.bfloat16 and rb.q_halt.dtype == torch.float32
+        rel = (rb.logits.float() - ra.logits).norm() / ra.logits.norm()
         assert rel < 0.05, rel
-        assert (rb["logits"].argmax(-1) == ra["logits"].argmax(-1)).float().mean() > 0.98
+        assert (rb.logits.argmax(-1) == ra.logits.argmax(-1)).float().mean() > 0.98
     _, loss = supervision_step(bf16, Carry.start(bf16, batch), batch, cfg)
     loss.total.backward()
     for name, p in bf16.named_parameters():

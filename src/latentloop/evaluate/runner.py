@@ -28,21 +28,13 @@ from tqdm import tqdm
 
 from latentloop.data.format import Split
 from latentloop.data.loader import eval_batches
+from latentloop.evaluate.inference import supervision_steps
 from latentloop.evaluate.metrics import token_and_exact
 from latentloop.model.reasoner import Reasoner
 from latentloop.tasks import task_for
 
 HALT_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 N_BUCKETS = 5
-
-
-def wants_halt(q_halt: torch.Tensor, q_continue: torch.Tensor, mode: str) -> torch.Tensor:
-    """Would the halting head stop here? (TRM: q_halt > 0; HRM: q_halt > q_continue.)"""
-    if mode in ("q_learning", "q_compare"):
-        return q_halt > q_continue
-    if mode == "bce":
-        return q_halt > 0
-    return torch.zeros_like(q_halt, dtype=torch.bool)
 
 
 @dataclass
@@ -107,18 +99,14 @@ def collect(
         valid = np.zeros((n, steps), bool)
         q_prob = np.zeros((n, steps), np.float32)
         halt_at = torch.full((B,), steps, dtype=torch.int64, device=batch.inputs.device)
-        states = model.initial_states(B, batch.inputs.device)
         preds = None
-        for t in range(steps):
-            out = model(states, batch.inputs, batch.puzzle_identifiers)
-            states = out.states
+        for t, out in enumerate(supervision_steps(model, batch.inputs, batch.puzzle_identifiers, steps)):
             preds = out.logits.argmax(-1)
             tok, ex = token_and_exact(preds, batch.labels)
             exact[:, t], token[:, t] = ex[:n].cpu().numpy(), tok[:n].cpu().numpy()
             valid[:, t] = task.score(inputs, preds[:n].cpu().numpy(), labels) if n else valid[:, t]
             q_prob[:, t] = torch.sigmoid(out.q_halt[:n]).cpu().numpy()
-            stops = wants_halt(out.q_halt, out.q_continue, model.cfg.halting)
-            halt_at = torch.where((halt_at == steps) & stops, t + 1, halt_at)
+            halt_at = torch.where((halt_at == steps) & out.wants_halt, t + 1, halt_at)
             if halt and bool((halt_at[:n] <= t + 1).all()):
                 for a in (exact, token, valid, q_prob):
                     a[:, t + 1 :] = a[:, t : t + 1]

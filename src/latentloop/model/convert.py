@@ -21,27 +21,8 @@ from latentloop.model.reasoner import Reasoner
 
 FORMATS = ("trm", "trm_singlez", "hrm", "transformers_baseline")
 
-HRM_PROGRAM = [
-    {
-        "repeat": "outer_cycles",
-        "do": [
-            {"repeat": "inner_cycles", "do": [{"update": "z_L", "module": "L", "inject": ["z_H", "x"]}]},
-            {"update": "z_H", "module": "H", "inject": ["z_L"]},
-        ],
-    },
-]
-SINGLE_Z_PROGRAM = [
-    {
-        "repeat": "outer_cycles",
-        "do": [
-            {"repeat": "inner_cycles", "do": [{"update": "z", "module": "core", "inject": ["x"]}]},
-            {"update": "z", "module": "core", "inject": []},
-        ],
-    },
-]
-
-# Per format: reference level -> our module, reference init buffer -> our stream.
-FLAT_PROGRAM = [{"update": "z", "module": "core", "inject": ["x"]}]
+# Per format: the named program (model/program.py), reference level -> our module, init buffer -> our stream.
+_PROGRAMS = {"transformers_baseline": "transformer_act", "trm": "trm", "trm_singlez": "trm_single_z", "hrm": "hrm"}
 _LEVELS = {
     "transformers_baseline": {"H_level": "core"},
     "trm": {"L_level": "core"},
@@ -99,34 +80,24 @@ def reference_model_config(ref: dict, fmt: str) -> ModelConfig:
             forward_dtype=str(ref.get("forward_dtype", "bfloat16")),
         )
         if fmt in ("trm", "trm_singlez"):  # one shared network; single-z keeps only z
-            single = fmt == "trm_singlez"
             return ModelConfig(
                 **common,
-                streams=["z"] if single else ["y", "z"],
-                answer_stream="z" if single else "y",
+                program=_PROGRAMS[fmt],
                 modules={"core": ModuleConfig(int(ref["L_layers"]))},
-                program=SINGLE_Z_PROGRAM if single else [],
-                grad_calls="inner_cycles + 1",
                 halting="bce" if ref.get("no_ACT_continue", True) else "q_learning",
             )
         if fmt == "transformers_baseline":
             common["puzzle_emb_len"] = -(emb_ndim // -hidden)
             return ModelConfig(
                 **common,
-                streams=["z"],
-                answer_stream="z",
+                program=_PROGRAMS[fmt],
                 modules={"core": ModuleConfig(int(ref["H_layers"]))},
-                program=FLAT_PROGRAM,
-                grad_calls="-1",
                 halting="q_compare",
             )
         return ModelConfig(
             **common,
-            streams=["z_H", "z_L"],
-            answer_stream="z_H",
+            program=_PROGRAMS[fmt],
             modules={"H": ModuleConfig(int(ref["H_layers"])), "L": ModuleConfig(int(ref["L_layers"]))},
-            program=HRM_PROGRAM,
-            grad_calls="2",
             halting="q_learning",
         )
     except KeyError as e:

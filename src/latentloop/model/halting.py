@@ -4,6 +4,10 @@
 - `bce` (TRM): halt when q_halt > 0 (sigmoid > 0.5); q_halt is trained with BCE against exact correctness.
 - `q_learning` (HRM): halt when q_halt > q_continue; q_continue is trained towards the bootstrapped
   target sigmoid(max(q_halt', q_continue')) of the next step (sigmoid(q_halt') at the last step).
+- `q_compare` (the released transformer baseline): halt when q_halt > q_continue, q_continue untrained.
+
+`wants_halt` is the head's own rule, the one evaluation, `solve` and the report read;
+`halt_decision` adds what training needs (the step limit, exploration).
 
 In both learned modes a slot halts at `max_steps` regardless, and during training only; at
 evaluation every slot runs the full number of steps, as in the references. Exploration: with
@@ -13,6 +17,15 @@ probability p a slot draws a minimum step count uniform in {2..max_steps} and ca
 from __future__ import annotations
 
 import torch
+
+
+def wants_halt(q_halt: torch.Tensor, q_continue: torch.Tensor, mode: str) -> torch.Tensor:
+    """Would the halting head stop after this step? [B] bool (always false for `none`)."""
+    if mode == "bce":
+        return q_halt > 0
+    if mode in ("q_learning", "q_compare"):
+        return q_halt > q_continue
+    return torch.zeros_like(q_halt, dtype=torch.bool)
 
 
 def halt_decision(
@@ -43,7 +56,7 @@ def halt_decision(
     halted = steps >= max_steps
     if not training or mode == "none" or max_steps <= 1:
         return halted
-    halted = halted | ((q_halt > 0) if mode == "bce" else (q_halt > q_continue))  # q_learning, q_compare
+    halted = halted | wants_halt(q_halt, q_continue, mode)
     if exploration_prob > 0:
         rank, world = shard
         B = steps.shape[0]

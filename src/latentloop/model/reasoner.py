@@ -30,9 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from latentloop.config import ModelConfig, ModuleConfig
-from latentloop.model.halting import halt_decision
 from latentloop.model.layers import AttentionMixer, Block, Linear, TokenMLPMixer, rope_tables, trunc_normal_
-from latentloop.model.program import Op, expand_program, grad_call_count
+from latentloop.model.program import Planned
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -83,8 +82,8 @@ class Reasoner(nn.Module):
         self.prefix_len = cfg.puzzle_emb_len
         self.total_len = seq_len + self.prefix_len
         self.dtype = DTYPES[cfg.forward_dtype]
-        self.ops: list[Op] = expand_program(cfg)
-        self.n_grad_calls = grad_call_count(cfg, self.ops)
+        self.plan: list[Planned] = cfg.schedule()  # the program, unrolled, with its gradient/loss schedule
+        self.n_grad_calls = cfg.grad_call_count()
 
         # Input embedding x. Token table std 1/sqrt(D), scaled by sqrt(D) after concatenation.
         self.embed_tokens = nn.Parameter(trunc_normal_(torch.empty(vocab_size, D), 1 / math.sqrt(D)))
@@ -111,7 +110,7 @@ class Reasoner(nn.Module):
 
         self.stacks = nn.ModuleDict({name: BlockStack(cfg, mod, self.total_len) for name, mod in cfg.modules.items()})
         # SRM's g: a learned linear map applied to a snapshot before it is injected (skip_transform=linear).
-        snapshots = sorted({op.target for op in self.ops if op.kind == "snapshot"})
+        snapshots = sorted({p.op.target for p in self.plan if p.op.kind == "snapshot"})
         self.skip_maps = nn.ModuleDict({s: Linear(D, D) for s in snapshots} if cfg.skip_transform == "linear" else {})
 
         # Fixed, non-learned initial states: one [D] vector per stream, truncated normal std 1.
@@ -136,7 +135,7 @@ class Reasoner(nn.Module):
 
     def effective_depth(self) -> int:
         """Block applications per supervision step (the TRM paper's T(n+1) x layers)."""
-        return sum(self.stacks[op.module].depth for op in self.ops if op.kind == "call")
+        return sum(self.stacks[p.op.module].depth for p in self.plan if p.op.kind == "call")
 
     # -- states ------------------------------------------------------------------------------
 
@@ -170,104 +169,61 @@ class Reasoner(nn.Module):
         return math.sqrt(D) * x
 
     def run_program(
-        self, states: dict[str, torch.Tensor], x: torch.Tensor
+        self,
+        states: dict[str, torch.Tensor],
+        x: torch.Tensor,
+        noise: float = 0.0,
+        generator: torch.Generator | None = None,
     ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
-        """Run the update program once.
+        """Run the update program once, following its schedule (model/program.py `schedule`).
 
-        Returns the new states and the answer stream at the intermediate loss points. With
-        `supervision=window` (the references) only the last `n_grad_calls` calls build a graph and
-        there are no intermediate points; `segment` cuts the calls into windows of `n_grad_calls`,
-        detaching every state at each window start; `point` detaches before every call.
+        Returns the new states and the answer stream at the intermediate loss points (segment and
+        point supervision, while training). With `noise` > 0, Gaussian noise of that standard
+        deviation is added to the updated state after every module call (test-time sampling).
         """
-        cfg = self.cfg
         rope = (self.rope_cos, self.rope_sin) if self.rope_cos is not None else None
+        training = torch.is_grad_enabled()
         values = dict(states, x=x)
-        n_calls = sum(op.kind == "call" for op in self.ops)
-        window = 1 if cfg.supervision == "point" else self.n_grad_calls
-        first_grad = n_calls - self.n_grad_calls if cfg.supervision == "window" else 0
-        collect = torch.is_grad_enabled() and cfg.supervision != "window"
         loss_points: list[torch.Tensor] = []
-        i = 0  # module calls done so far
-        for op in self.ops:
-            if op.kind == "call" and cfg.supervision != "window" and i and i % window == 0:
-                values = {k: (v if k == "x" else v.detach()) for k, v in values.items()}  # cut the gradient
-            with torch.set_grad_enabled(torch.is_grad_enabled() and i >= first_grad):
-                if op.kind == "snapshot":
-                    values[op.target] = values[op.inject[0]]
-                    continue
+        for step in self.plan:
+            op = step.op
+            if step.cut_before:
+                values = {k: (v if k == "x" else v.detach()) for k, v in values.items()}
+            if op.kind == "snapshot":
+                values[op.target] = values[op.inject[0]]
+                continue
+            with torch.set_grad_enabled(training and step.grad):
                 injection = None
                 for src in op.inject:  # the references sum the injection first: z + (y + x)
                     v = self.skip_maps[src](values[src]) if src in self.skip_maps else values[src]
                     injection = v if injection is None else injection + v
-                values[op.target] = self.stacks[op.module](values[op.target], injection, rope)
-            i += 1
-            if collect and i < n_calls and self._is_loss_point(op, i, window):
-                loss_points.append(values[cfg.answer_stream])
-        return {s: values[s] for s in cfg.streams}, loss_points
-
-    def _is_loss_point(self, op: Op, calls_done: int, window: int) -> bool:
-        """After this call, is there an intermediate loss (segment / point supervision)?"""
-        if self.cfg.supervision == "segment" and self.cfg.segment_loss == "end":
-            return calls_done % window == 0
-        return op.target == self.cfg.answer_stream  # point, or segment with a loss at every answer update
+                h = self.stacks[op.module](values[op.target], injection, rope)
+                if noise:
+                    h = h + noise * torch.randn(h.shape, generator=generator, device=h.device, dtype=h.dtype)
+                values[op.target] = h
+            if training and step.loss_after:
+                loss_points.append(values[self.cfg.answer_stream])
+        return {s: values[s] for s in self.cfg.streams}, loss_points
 
     def forward(
-        self, states: dict[str, torch.Tensor], inputs: torch.Tensor, puzzle_identifiers: torch.Tensor
+        self,
+        states: dict[str, torch.Tensor],
+        inputs: torch.Tensor,
+        puzzle_identifiers: torch.Tensor,
+        noise: float = 0.0,
+        generator: torch.Generator | None = None,
     ) -> StepOutput:
         """One supervision step.
 
         Args:
             states: the carry, each [B, P+L, D].
             inputs: token ids [B, L]. puzzle_identifiers: [B].
+            noise, generator: test-time sampling (see `run_program`); 0 = deterministic.
         """
         x = self.embed(inputs, puzzle_identifiers)
-        states, loss_points = self.run_program(states, x)
+        states, loss_points = self.run_program(states, x, noise, generator)
         answer = states[self.cfg.answer_stream]
         logits = self.lm_head(answer)[:, self.prefix_len :]
         q = self.q_head(answer[:, 0]).float()
         aux = [self.lm_head(h)[:, self.prefix_len :] for h in loss_points]
         return StepOutput({s: v.detach() for s, v in states.items()}, logits, q[:, 0], q[:, 1], aux)
-
-    @torch.no_grad()
-    def rollout(
-        self, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor, steps: int, training: bool = False
-    ) -> list[dict[str, torch.Tensor]]:
-        """Run `steps` supervision steps on one batch and record each.
-
-        With training=False every slot runs all steps (evaluation). With training=True the halting
-        rule of the preset applies (without exploration) and a halted slot restarts from the
-        initial states at the next step, on the same inputs, as the references' training carry does.
-
-        Returns:
-            per step a dict: logits [B, L, V], q_halt [B], q_continue [B], halted [B], steps [B],
-            and each stream's state [B, P+L, D] after the step.
-        """
-        B = inputs.shape[0]
-        states = self.initial_states(B, inputs.device)
-        count = torch.zeros(B, dtype=torch.int32, device=inputs.device)
-        halted = torch.zeros(B, dtype=torch.bool, device=inputs.device)
-        trace = []
-        for _ in range(steps):
-            states = self.reset_states(states, halted)
-            count = torch.where(halted, torch.zeros_like(count), count)
-            out = self(states, inputs, puzzle_identifiers)
-            states, count = out.states, count + 1
-            halted = halt_decision(
-                out.q_halt,
-                out.q_continue,
-                count,
-                mode=self.cfg.halting,
-                max_steps=self.cfg.halt_max_steps if training else steps,
-                training=training,
-            )
-            trace.append(
-                {
-                    "logits": out.logits,
-                    "q_halt": out.q_halt,
-                    "q_continue": out.q_continue,
-                    "halted": halted,
-                    "steps": count,
-                    **states,
-                }
-            )
-        return trace
