@@ -366,7 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_presets)
     for name, func, helptext, flag, flag_help in (
         ("config", cmd_config, "print a resolved config", "--explain", "each field's documentation above it"),
-        ("info", cmd_info, "architecture, parameter count, effective depth", "--schedule", "the gradient/loss schedule"),
+        (
+            "info",
+            cmd_info,
+            "architecture, parameter count, effective depth",
+            "--schedule",
+            "the gradient/loss schedule",
+        ),
     ):
         s = sub.add_parser(name, help=helptext)
         s.add_argument("preset")

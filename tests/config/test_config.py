@@ -74,5 +74,5 @@ def test_program_errors_are_config_errors() -> None:
         load_config(None, base={"model": {"program": bad, "streams": ["y", "z"]}})
     with pytest.raises(ConfigError, match="model.streams must be given with an inline model.program"):
         load_config(None, base={"model": {"program": bad}})
-    with pytest.raises(ConfigError, match="'tmr' is not a named program"):
+    with pytest.raises(ConfigError, match=r"'tmr' is not a named program"):
         load_config(None, base={"model": {"program": "tmr"}})
