@@ -72,7 +72,7 @@ def test_program_errors_are_config_errors() -> None:
     bad = [{"update": "q", "module": "core", "inject": ["x"]}]
     with pytest.raises(ConfigError, match=r"model.program\[0\].update: 'q' is not a stream"):
         load_config(None, base={"model": {"program": bad, "streams": ["y", "z"]}})
-    with pytest.raises(ConfigError, match="model.streams must be given with an inline model.program"):
+    with pytest.raises(ConfigError, match=r"model.streams must be given with an inline model.program"):
         load_config(None, base={"model": {"program": bad}})
     with pytest.raises(ConfigError, match=r"'tmr' is not a named program"):
         load_config(None, base={"model": {"program": "tmr"}})
