@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """What makes training fastest on a small CPU: threads, batch size, dtype, compile.
 
-Times the trainer's step (`throughput.Bench`) for one preset over a grid of settings, each against
+Times the trainer's step (`common.Bench`) for one preset over a grid of settings, each against
 the first row measured in the same run, and prints a markdown table of example-steps/s and the
 ratio. Threads and compile change results only through floating-point rounding; bf16 is a
 precision choice; the batch size changes the recipe (measured here for the speed alone).
 
-    .venv/bin/python benchmarks/cpu_tuning.py --preset trm-mlp-sudoku --seconds 10
+    .venv/bin/python -m benchmarks.cpu_tuning --preset trm-mlp-sudoku --seconds 10
 """
 
 from __future__ import annotations
@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import throughput
+from benchmarks import common
 
 # (label, threads, batch, setting)
 GRID = (
@@ -37,10 +35,10 @@ GRID = (
 
 def measure(preset: str, overrides: list[str], threads: int, batch: int, setting: str, seconds: float):
     torch.set_num_threads(threads)
-    cfg = throughput.make_config(preset, setting, overrides)
-    bench = throughput.Bench(cfg, batch)
-    throughput.warm_up(bench, 2)
-    steps, wall, foreign = throughput.time_steps(bench.train_step, seconds, 3, torch.device("cpu"))
+    cfg = common.make_config(preset, setting, overrides)
+    bench = common.Bench(cfg, batch)
+    common.warm_up(bench, 2)
+    steps, wall, foreign = common.time_steps(bench.train_step, seconds, 3, torch.device("cpu"))
     return batch * steps / wall, foreign
 
 
@@ -61,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         base = base or rate
         rows.append((label, rate, rate / base, foreign))
         print(f"{label}: {rate:.2f} example-steps/s ({rate / base:.2f}x)", file=sys.stderr, flush=True)
-    print(f"preset {args.preset} {' '.join(args.override)}; {throughput.cpu_name()}; torch {torch.__version__}\n")
+    print(f"preset {args.preset} {' '.join(args.override)}; {common.cpu_name()}; torch {torch.__version__}\n")
     print("| setting | example-steps/s | vs. baseline | foreign cores |\n|---|---:|---:|---:|")
     for label, rate, ratio, foreign in rows:
         print(f"| {label} | {rate:.2f} | {ratio:.2f}x | {foreign if foreign is None else round(foreign, 2)} |")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """GPU check, under 5 minutes on one GPU: bf16 correctness on a golden case, paper-width throughput, MFU.
 
-1. Correctness: the golden reference cases (../shared/golden: TRM-MLP and TRM-Att) run on the GPU
+1. Correctness: the golden reference cases (tests/golden: TRM-MLP and TRM-Att) run on the GPU
    in fp32 must match the recorded reference logits; in bf16 (fp32 master weights, the references'
    casted-linear semantics) they must stay close and predict the same tokens. Without the golden
    folder a seeded random model is compared in fp32 against bf16 instead.
@@ -11,7 +11,7 @@
    over the card's nominal dense bf16 peak when the card is in the table below.
 
 Usage (see gpu_check.sh):
-    python benchmarks/gpu_check.py --device cuda --json gpu_check.json
+    python -m benchmarks.gpu_check --device cuda --json gpu_check.json
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import throughput
+from benchmarks import common, throughput
 from latentloop.evaluate.inference import rollout
 from latentloop.model.convert import load_reference_checkpoint
+from latentloop.model.reasoner import Reasoner
 
-GOLDEN = Path(__file__).resolve().parents[1].parent / "shared" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "tests" / "golden"
 # Nominal dense bf16 tensor-core peaks, TFLOP/s (vendor data sheets, no sparsity).
 NOMINAL_BF16_TFLOPS = {
     "H200": 989.0,
@@ -96,9 +96,9 @@ def random_model_check(device: torch.device) -> list[dict]:
     ids = torch.zeros(16, dtype=torch.int32, device=device)
     logits, weights = {}, None
     for dtype in ("float32", "bfloat16"):
-        cfg = throughput.make_config("trm-mlp-sudoku", "fp32", [f"model.forward_dtype={dtype}"], str(device))
+        cfg = common.make_config("trm-mlp-sudoku", "fp32", [f"model.forward_dtype={dtype}"], str(device))
         torch.manual_seed(0)
-        model = throughput.Reasoner(cfg.model, 11, 81, 1).to(device).eval()
+        model = Reasoner(cfg.model, 11, 81, 1).to(device).eval()
         weights = weights or model.state_dict()
         model.load_state_dict(weights)  # the same fp32 weights (and init states) for both precisions
         logits[dtype] = torch.stack([r.logits.float().cpu() for r in rollout(model, inputs, ids, 4)])
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"correctness: {'PASS' if ok else 'FAIL'}")
 
     torch.backends.cuda.matmul.allow_tf32 = True
-    peaks = throughput.matmul_peaks(8192 if device.type == "cuda" else 512, 5, device)
+    peaks = common.matmul_peaks(8192 if device.type == "cuda" else 512, 5, device)
     log(f"matmul peak: fp32 {peaks['fp32'].gflops / 1e3:.1f} TFLOP/s, bf16 {peaks['bf16'].gflops / 1e3:.1f} TFLOP/s")
     bench_args = throughput.parse_args(
         ["--seconds", str(args.seconds), "--device", args.device, "--no-eval", "--steps", "2"]

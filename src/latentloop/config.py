@@ -51,6 +51,9 @@ class ModelConfig:
     """Width D of every state (reference: arch.hidden_size)."""
     num_heads: int = 8
     """Attention heads (attention mixer only)."""
+    head_dim: int = 0
+    """Width of one attention head; 0 = hidden_size // num_heads, rounded down as the references do (12 heads
+    on 512 give 42). Attention maps D -> 3 * num_heads * head_dim and num_heads * head_dim -> D; RoPE spans head_dim."""
     expansion: float = 4.0
     """SwiGLU expansion; inner width = ceil256(round(expansion * D * 2/3))."""
     mixer: str = "attention"
@@ -112,6 +115,10 @@ class ModelConfig:
         self.streams = self.streams or list(prog.streams)
         self.answer_stream = self.answer_stream or prog.answer
         self.grad_calls = self.grad_calls or prog.grad_calls
+
+    def attention_head_dim(self) -> int:
+        """Width of one attention head: `head_dim`, or hidden_size // num_heads when it is 0."""
+        return self.head_dim or self.hidden_size // self.num_heads
 
     def counts(self) -> dict[str, int]:
         """Names usable in program loop counts and in `grad_calls`."""
@@ -191,13 +198,17 @@ class TrainConfig:
     log_interval: int = 10
     """Write training metrics every this many steps."""
     eval_interval: int = 0
-    """Evaluate every this many steps; 0 = only at the end."""
+    """Evaluate every this many optimizer steps; 0 = only at the end (or per `eval_interval_epochs`)."""
+    eval_interval_epochs: int = 0
+    """Evaluate every this many epochs (reference: eval_interval), converted to optimizer steps from the dataset's
+    size the way `epochs` is; 0 = use eval_interval. Set one of the two."""
     checkpoint_interval: int = 0
     """Checkpoint every this many steps; 0 = at evals and at the end."""
     keep_checkpoints: int = 3
     """Checkpoints kept (the newest ones, plus the best at evaluation); 0 = keep all."""
-    time_budget_s: float = 0.0
-    """Stop after this many seconds of training (0 = no limit); used for equal-time comparisons."""
+    max_flops: float = 0.0
+    """Training budget in model FLOPs (forward and backward, counted by torch's FlopCounterMode on one step of
+    the global batch); when set it fixes the optimizer steps (equal-compute comparisons); 0 = max_steps/epochs."""
 
 
 @dataclass
@@ -245,10 +256,15 @@ def validate(cfg: RunConfig) -> None:
     _choice("train.loss", t.loss, LOSSES)
     if m.hidden_size <= 0:
         raise ConfigError(f"model.hidden_size must be positive, got {m.hidden_size}")
-    if m.mixer == "attention" and m.hidden_size % m.num_heads:
-        raise ConfigError(f"model.hidden_size={m.hidden_size} is not divisible by model.num_heads={m.num_heads}")
-    if m.mixer == "attention" and m.pos_encoding == "rope" and (m.hidden_size // m.num_heads) % 2:
-        raise ConfigError("model.pos_encoding=rope needs an even head dimension (hidden_size / num_heads)")
+    if m.num_heads < 1 or m.head_dim < 0:
+        raise ConfigError(f"model.num_heads must be >= 1 and model.head_dim >= 0, got {m.num_heads} and {m.head_dim}")
+    if m.mixer == "attention" and m.attention_head_dim() == 0:
+        raise ConfigError(f"model.num_heads={m.num_heads} exceeds model.hidden_size={m.hidden_size}")
+    if m.mixer == "attention" and m.pos_encoding == "rope" and m.attention_head_dim() % 2:
+        raise ConfigError(
+            f"model.pos_encoding=rope needs an even head dimension, got {m.attention_head_dim()} (model.head_dim, "
+            "or hidden_size // num_heads when it is 0)"
+        )
     if m.halt_max_steps < 1:
         raise ConfigError(f"model.halt_max_steps must be >= 1, got {m.halt_max_steps}")
     if not 0.0 <= m.halt_exploration_prob <= 1.0:
@@ -272,6 +288,13 @@ def validate(cfg: RunConfig) -> None:
         raise ConfigError("train.lr_min_ratio must lie in [0, 1]")
     if t.halt_loss_weight < 0:
         raise ConfigError("train.halt_loss_weight must be >= 0")
+    if t.eval_interval < 0 or t.eval_interval_epochs < 0:
+        raise ConfigError("train.eval_interval and train.eval_interval_epochs must be >= 0")
+    if t.eval_interval and t.eval_interval_epochs:
+        raise ConfigError(
+            f"train.eval_interval={t.eval_interval} (steps) and train.eval_interval_epochs={t.eval_interval_epochs} "
+            "are both set; set the other to 0"
+        )
     # The update program is checked by expanding it once.
     calls = m.program_ops()
     k = programs.eval_count(m.grad_calls, m.counts(), "model.grad_calls")
@@ -512,6 +535,25 @@ def load_config(preset: str | None = None, overrides: list[str] | None = None, b
     return _from_dict(RunConfig, data, "")
 
 
+def run_config(preset: str | None, overrides: list[str], resume: str | Path | None = None) -> RunConfig:
+    """The config of a training run: a preset plus overrides (run_dir defaults to runs/<preset>-<time>), or, to
+    resume, the config.yaml stored in the run directory plus overrides."""
+    import time
+
+    if resume:
+        cfg_file = Path(resume) / "config.yaml"
+        if not cfg_file.is_file():
+            raise ConfigError(f"cannot resume: {resume} has no config.yaml")
+        base = to_dict(config_from_yaml_text(cfg_file.read_text()))
+        return load_config(None, [*overrides, f"run_dir={resume}"], base=base)
+    if not preset:
+        raise ConfigError("train needs a preset name (see `latentloop presets`) or --resume RUN_DIR")
+    cfg = load_config(preset, overrides)
+    if cfg.run_dir:
+        return cfg
+    return load_config(preset, [*overrides, f"run_dir=runs/{cfg.preset}-{time.strftime('%Y%m%d-%H%M%S')}"])
+
+
 def save_config(cfg: RunConfig, path: Path) -> None:
     """Write the resolved config as YAML (temporary name, then rename)."""
     import os
@@ -522,4 +564,9 @@ def save_config(cfg: RunConfig, path: Path) -> None:
 
 
 def config_from_yaml_text(text: str) -> RunConfig:
-    return _from_dict(RunConfig, yaml.safe_load(text), "")
+    return config_from_dict(yaml.safe_load(text))
+
+
+def config_from_dict(data: dict) -> RunConfig:
+    """A resolved config from its plain form (`to_dict`)."""
+    return _from_dict(RunConfig, data, "")

@@ -16,8 +16,11 @@ from latentloop.api import load_run, solve_arc, solve_tokens, task_of
 from latentloop.cli import main
 from latentloop.data.build_arc import build_arc_dataset
 from latentloop.data.build_maze import build_maze_dataset
+from latentloop.data.format import read_split
+from latentloop.evaluate.arc import ArcVotes, submission
+from latentloop.evaluate.runner import collect
 from latentloop.tasks import maze, sudoku
-from latentloop.viz.terminal import grid_text
+from latentloop.viz.sudoku import terminal_text
 
 TINY = [
     "model.hidden_size=32",
@@ -122,7 +125,12 @@ def test_eval_arc_scores_pass_at_k_and_writes_a_submission(runs) -> None:
     run = runs["arc"]
     assert main(["eval", str(run), "--quiet"]) == 0
     ev = json.loads((run / "eval.json").read_text())
-    assert set(ev["arc"]["pass_at_k"]) == {"1", "2", "5", "10", "100", "1000"}
+    assert (
+        set(ev["task_scoring"]["pass_at_k"])
+        == set(ev["task_scoring"]["strict_pass_at_k"])
+        == {"1", "2", "5", "10", "100", "1000"}
+    )
+    assert ev["task_scoring"]["checkpoints"] == [ev["checkpoint_step"]]  # the run has one checkpoint
     submission = json.loads((run / "submission.json").read_text())
     stored = json.loads((Path(load_run(run).cfg.data.path) / "test_puzzles.json").read_text())
     assert set(submission) == set(stored)
@@ -131,12 +139,39 @@ def test_eval_arc_scores_pass_at_k_and_writes_a_submission(runs) -> None:
         assert all(set(a) == {"attempt_1", "attempt_2"} for a in attempts)
 
 
+def test_eval_arc_votes_across_every_checkpoint(runs, tmp_path: Path, capsys) -> None:
+    data = Path(load_run(runs["arc"]).cfg.data.path)
+    run = train("trm-att-arc", data, tmp_path / "run", "train.eval_interval=2", "train.eval_interval_epochs=0")
+    assert sorted(p.name for p in (run / "checkpoints").glob("step_*")) == ["step_0000002", "step_0000004"]
+    capsys.readouterr()
+    assert main(["eval", str(run), "--quiet"]) == 0  # ARC: --checkpoints all by default, as TRM
+    out = capsys.readouterr().out
+    assert "ARC pass@2" in out and "TRM / ARC Prize" in out and "strict pass@2" in out
+    ev = json.loads((run / "eval.json").read_text())
+    assert ev["task_scoring"]["checkpoints"] == [2, 4] and ev["checkpoint_step"] == 4
+    assert (
+        ev["task_scoring"]["counts"]["evaluations"] == 2 and ev["task_scoring"]["counts"]["examples"] == 2 * ev["count"]
+    )
+    split = read_split(data / "test")
+    votes = ArcVotes.for_dataset(data, split)  # the same votes by hand, checkpoint by checkpoint in step order
+    for step in (2, 4):
+        votes.add_records(collect(load_run(run, step=step).model, split, 3, keep_predictions=True))
+    result = votes.result()
+    assert ev["task_scoring"]["pass_at_k"] == {str(k): v for k, v in result.pass_at_k.items()}
+    assert json.loads((run / "submission.json").read_text()) == submission(result.attempts)
+    assert main(["eval", str(run), "--checkpoints", "4", "--quiet"]) == 0
+    ev = json.loads((run / "eval.json").read_text())
+    assert ev["task_scoring"]["checkpoints"] == [4] and ev["task_scoring"]["counts"]["evaluations"] == 1
+    assert main(["eval", str(run), "--checkpoints", "3", "--quiet"]) == 2
+    assert "no checkpoint at step 3 (checkpoints at steps: 2, 4)" in capsys.readouterr().err
+
+
 def test_terminal_colours_mark_violations() -> None:
     grid = sudoku.parse("1.2.............")
     grid[0, 1] = 1  # a repeated 1 in row 1
-    text = grid_text("sudoku", grid, sudoku.parse("1.2............."), None, colour=True)
+    text = terminal_text(grid, sudoku.parse("1.2............."), None, colour=True)
     assert text.count("\x1b[31m") == 2  # both 1s of row 1 in red
-    assert "\x1b" not in grid_text("sudoku", grid, grid, None, colour=False)
+    assert "\x1b" not in terminal_text(grid, grid, None, colour=False)
 
 
 @pytest.mark.parametrize("task", ["sudoku", "maze"])

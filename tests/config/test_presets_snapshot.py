@@ -16,7 +16,19 @@ from latentloop.config import load_config, to_dict
 
 SNAPSHOT = json.loads((Path(__file__).parent / "presets_before_refactor.json").read_text())
 # preset -> {dotted key: (value now, why)}
-INTENDED: dict[str, dict[str, tuple[object, str]]] = {}
+_IN_EPOCHS = "evaluations are counted in epochs now: train.eval_interval_epochs, the references' eval_interval"
+_STEP_INTERVALS = {
+    *("trm-mlp-sudoku", "trm-att-sudoku", "trm-att-maze", "trm-att-arc", "trm-single-z", "trm-multiscale"),
+    *("srm", "srm-noskip", "hrm", "hrm-flat", "hrm-shared", "transformer-act", "direct"),
+}
+INTENDED: dict[str, dict[str, tuple[object, str]]] = {
+    name: {"train.eval_interval": (0, _IN_EPOCHS)} for name in _STEP_INTERVALS
+}
+INTENDED["transformer-act"]["model.num_heads"] = (
+    12,
+    "the released baseline's 12 heads of 42 (transformers_baseline.yaml)",
+)
+INTENDED["trm-att-arc"]["train.keep_checkpoints"] = (0, "every evaluation's checkpoint is kept for ARC voting")
 # srm-noskip's snapshot was dead (taken, never injected); its named program drops it.
 DROPPED_SNAPSHOTS = {"srm-noskip"}
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import shared_or_skip
+from latentloop.cli import main
 from latentloop.data import build_sudoku as B
 from latentloop.data.build_sudoku import build_sudoku_dataset
 from latentloop.data.format import Split, read_identifiers, read_split
+from latentloop.data.readers import read_puzzle_lines
 from latentloop.errors import DatasetError, PuzzleError
 from latentloop.tasks import sudoku as S
 from latentloop.tasks import sudoku_hard as H
@@ -214,7 +217,8 @@ def test_from_file_fills_the_test_split(tmp_path: Path) -> None:
     assert all(S.verify(S.decode(i), S.decode(label)) for i, label in zip(test.inputs, test.labels, strict=True))
     assert train.num_groups == 3 and not train.extras["source_lines"].any()
     prov = json.loads((out / "train" / "dataset.json").read_text())["provenance"]
-    assert prov["from_file"] == {"path": str(path), "split": "test", "puzzles": 4, "rating_transforms": 16}
+    lines_record = {"path": str(path), "format": "lines", "puzzles": 4, "rating_transforms": 16, "subsample": None}
+    assert prov["from_file"] == {"test": lines_record}
     sample = build_sudoku_dataset(tmp_path / "s", size=6, n_train=0, n_test=2, from_file=path, progress=False)
     lines = read_split(sample / "test").extras["source_lines"].tolist()
     assert len(lines) == 2 and lines == sorted(lines) and set(lines) <= {3, 4, 5, 6}
@@ -264,7 +268,7 @@ def test_from_file_with_the_extreme_preset(tmp_path: Path) -> None:
     )
     test = read_split(out / "test")
     assert test.num_puzzles == 4 and (test.extras["ratings"] > 20).all() and (test.extras["chain_ids"] == -1).all()
-    lines = dict(S.read_puzzle_lines(path))
+    lines = dict(read_puzzle_lines(path))
     for row, number in zip(test.inputs, test.extras["source_lines"], strict=True):
         assert S.to_line(S.decode(row)) == lines[int(number)]
     assert read_split(out / "train").num_groups == 3
@@ -310,3 +314,166 @@ def test_from_file_bad_requests(tmp_path: Path) -> None:
         build_sudoku_dataset(tmp_path / "d", size=4, from_file=path, from_split="val", progress=False)
     with pytest.raises(DatasetError, match="holds no puzzles"):
         build_sudoku_dataset(tmp_path / "d", size=4, from_file=write_puzzles(tmp_path / "e.txt", []), progress=False)
+
+
+# ---------------------------------------------------------------------------------------------- the reference CSV
+
+
+def write_reference_csv(path: Path, rows: list[tuple[str, str, str, int]]) -> Path:
+    """A CSV exactly as the references read it: header source,q,a,rating; '.' blanks; integer ratings."""
+    path.write_text("source,q,a,rating\n" + "".join(f"{src},{q},{a},{r}\n" for src, q, a, r in rows))
+    return path
+
+
+def csv_rows(n: int, seed: int) -> list[tuple[str, str, str, int]]:
+    rng = np.random.default_rng(seed)
+    pairs = [S.generate(S.shape_for_size(9), np.random.default_rng([seed, i])) for i in range(n)]
+    return [(f"set{i % 3}", S.to_line(p), S.to_line(s), int(rng.integers(0, 6))) for i, (p, s) in enumerate(pairs)]
+
+
+@pytest.fixture(scope="module")
+def reference_csvs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, list]]:
+    root = tmp_path_factory.mktemp("csv")
+    return {
+        name: (write_reference_csv(root / f"{name}.csv", rows), rows)
+        for name, rows in (("train", csv_rows(12, 0)), ("test", csv_rows(6, 1)))
+    }
+
+
+def build_from_csv(out: Path, csvs: dict[str, tuple[Path, list]], **kwargs) -> Path:
+    files = {name: path for name, (path, _) in csvs.items()}
+    return build_sudoku_dataset(out, from_file=files, progress=False, workers=1, **kwargs)
+
+
+def test_reference_csv_with_subsample_aug_and_min_difficulty(reference_csvs: dict, tmp_path: Path) -> None:
+    """The paper's recipe in small: min_difficulty filters both files, subsample samples train, aug adds copies."""
+    out = build_from_csv(tmp_path / "d", reference_csvs, subsample=4, aug=3, min_difficulty=2)
+    train_rows, test_rows = reference_csvs["train"][1], reference_csvs["test"][1]
+    train, test = read_split(out / "train"), read_split(out / "test")
+    assert train.num_groups == 4 and train.num_puzzles == train.num_examples == 16
+    assert np.array_equal(train.group_indices, np.arange(0, 17, 4)) and not train.puzzle_identifiers.any()
+    starts = train.group_indices[:-1]
+    lines = train.extras["source_lines"][starts]
+    assert (np.diff(lines) > 0).all()  # a sample, in file order
+    for p, line in zip(starts, lines, strict=True):
+        _, q, a, rating = train_rows[line - 2]  # line 1 is the header
+        assert rating >= 2 and train.extras["ratings"][p] == rating
+        assert S.to_line(S.decode(train.inputs[p])) == q and S.to_line(S.decode(train.labels[p])) == a
+        group = range(p, p + 4)
+        assert (train.extras["source_lines"][list(group)] == line).all()
+        assert len({train.inputs[i].tobytes() for i in group}) == 4
+        for i in group:
+            puzzle, solution = S.decode(train.inputs[i]), S.decode(train.labels[i])
+            assert S.verify(puzzle, solution) and (puzzle > 0).sum() == (S.parse(q) > 0).sum()
+    kept = [row for row in test_rows if row[3] >= 2]
+    assert test.num_groups == test.num_puzzles == len(kept) and test.extras["ratings"].tolist() == [r[3] for r in kept]
+    assert [
+        (S.to_line(S.decode(x)), S.to_line(S.decode(y))) for x, y in zip(test.inputs, test.labels, strict=True)
+    ] == [(q, a) for _, q, a, _ in kept]
+    meta = json.loads((out / "train" / "dataset.json").read_text())
+    assert {k: meta[k] for k in ("seq_len", "vocab_size", "pad_id", "ignore_label_id", "num_puzzle_identifiers")} == {
+        "seq_len": 81,
+        "vocab_size": 11,
+        "pad_id": 0,
+        "ignore_label_id": 0,
+        "num_puzzle_identifiers": 1,
+    }
+    assert (meta["total_groups"], meta["total_puzzles"], meta["mean_puzzle_examples"]) == (4, 16, 1.0)
+    record = meta["provenance"]["from_file"]["train"]
+    eligible = sum(r[3] >= 2 for r in train_rows)
+    assert record["format"] == "csv" and record["rows"] == 12 and record["below_min_difficulty"] == 12 - eligible
+    assert record["puzzles"] == 4 and record["subsample"] == 4 and record["min_difficulty"] == 2
+    assert np.load(out / "train" / "all__inputs.npy").dtype == np.uint8
+    # The reference's subsample takes every row when there are fewer; the seed fixes the sample.
+    everything = read_split(build_from_csv(tmp_path / "all", reference_csvs, subsample=100, min_difficulty=2) / "train")
+    assert everything.num_groups == eligible
+    again = build_from_csv(tmp_path / "again", reference_csvs, subsample=4, aug=3, min_difficulty=2)
+    assert files(again) == files(out)
+
+
+def test_reference_csv_answer_is_the_label(tmp_path: Path) -> None:
+    """A row's answer is used as given (checked, not solved again): here a puzzle with many solutions."""
+    _, solution = S.generate(S.shape_for_size(9), np.random.default_rng(5))
+    a = S.to_line(solution)
+    q = a[:9] + "." * 72
+    path = write_reference_csv(tmp_path / "test.csv", [("x", q, a, 0)])
+    out = build_sudoku_dataset(tmp_path / "d", n_train=0, from_file=path, progress=False, workers=1)
+    assert S.to_line(S.decode(read_split(out / "test").labels[0])) == a
+    (tmp_path / "p.txt").write_text(q + "\n")
+    with pytest.raises(PuzzleError, match="several solutions"):  # a one-line file is solved here
+        build_sudoku_dataset(tmp_path / "e", n_train=0, from_file=tmp_path / "p.txt", progress=False, workers=1)
+
+
+def test_reference_csv_beside_a_generated_split(reference_csvs: dict, tmp_path: Path) -> None:
+    """A generated split keeps clear of what is equivalent to the CSV split's puzzles."""
+    plain = build_sudoku_dataset(tmp_path / "plain", n_train=0, n_test=3, progress=False)
+    rng = np.random.default_rng(1)
+    rows = []
+    for p, s in grids(read_split(plain / "test"), S.shape_for_size(9)):
+        t = S.random_transform(S.shape_for_size(9), rng)
+        rows.append(("moved", S.to_line(S.apply_transform(p, t)), S.to_line(S.apply_transform(s, t)), 1))
+    path = write_reference_csv(tmp_path / "train.csv", rows)
+    out = build_sudoku_dataset(tmp_path / "d", n_test=3, from_file=path, from_split="train", progress=False, workers=1)
+    prov = json.loads((out / "test" / "dataset.json").read_text())["provenance"]
+    assert prov["counts"]["duplicates"] >= 3 and "Sudoku group" in prov["split_check"]
+    train, test = (canonical_keys(read_split(out / name)) for name in ("train", "test"))
+    assert not train[1] & test[1] and len(test[0]) == 3 and len(train[0]) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("source,puzzle,solution,rating\n", r"t\.csv, line 1: the header is 'source,puzzle,solution,rating'"),
+        ("source,q,a,rating\nx,{q},{a},1\nx,{q}\n", r"t\.csv, line 3: 2 fields; a row is source,q,a,rating"),
+        ("source,q,a,rating\nx,{q},{a},1\nx,{q},{b},1\n", r"t\.csv, line 3: answer does not solve the puzzle"),
+    ],
+)
+def test_bad_reference_csv_is_one_error_naming_the_line(
+    reference_csvs: dict, tmp_path: Path, content: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, q, a, _ = reference_csvs["test"][1][0]
+    b = reference_csvs["test"][1][1][2]  # another puzzle's solution
+    path = tmp_path / "t.csv"
+    path.write_text(content.format(q=q, a=a, b=b))
+    with pytest.raises(PuzzleError, match=message):
+        build_sudoku_dataset(tmp_path / "d", n_train=0, from_file=path, progress=False)
+    assert not (tmp_path / "d").exists()
+    assert build_cli("--train", "0", "--from", str(path), "--out", str(tmp_path / "d")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and re.search(message, err[0])
+
+
+def build_cli(*args: str) -> int:
+    return main(["data", "build", "sudoku", "--quiet", *args])
+
+
+def test_reference_csv_from_the_command_line(reference_csvs: dict, tmp_path: Path) -> None:
+    train, test = reference_csvs["train"][0], reference_csvs["test"][0]
+    both = ["--from", f"train={train}", "--from", f"test={test}"]
+    assert build_cli(*both, "--subsample", "5", "--aug", "2", "--out", str(tmp_path / "d")) == 0
+    split = read_split(tmp_path / "d" / "train")
+    assert split.num_groups == 5 and split.num_puzzles == 15 and read_split(tmp_path / "d" / "test").num_groups == 6
+    # A bare FILE fills --from-split; --format names the format instead of detecting it.
+    assert build_cli("--from", str(test), "--train", "2", "--out", str(tmp_path / "e")) == 0
+    assert read_split(tmp_path / "e" / "test").num_groups == 6 and read_split(tmp_path / "e" / "train").num_groups == 2
+    assert build_cli("--from", str(test), "--format", "lines", "--out", str(tmp_path / "f")) == 2
+
+
+def test_reference_csv_bad_requests(reference_csvs: dict, tmp_path: Path) -> None:
+    test = reference_csvs["test"][0]
+    cases = [
+        ({"from_file": test, "subsample": 3}, "subsample samples the training file"),
+        ({"from_file": {"train": test}, "subsample": 3, "n_train": 3}, "give n_train .* or subsample"),
+        ({"from_file": {"train": test}, "subsample": 0}, "subsample must be positive"),
+        ({"min_difficulty": 2}, "min_difficulty .* filters the rows of a reference CSV"),
+        ({"from_file": test, "file_format": "tsv"}, "file_format must be auto, lines or csv"),
+        ({"from_file": {"val": test}}, r"names the splits \['val'\]"),
+        ({"from_file": test, "size": 4}, r"holds 9x9 puzzles but the dataset is 4x4 \(--size 4\)"),
+        ({"from_file": test, "n_test": 5, "min_difficulty": 4}, r"\(rows rated at least 4\) holds \d puzzles, fewer"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(DatasetError, match=message):
+            build_sudoku_dataset(tmp_path / "d", n_train=kwargs.pop("n_train", 0), progress=False, **kwargs)
+    with pytest.raises(DatasetError, match="two files for the test split"):
+        B.split_files(["a.csv", "test=b.csv"])
+    assert B.split_files(["train=a.csv", "b.csv"], "test") == {"train": Path("a.csv"), "test": Path("b.csv")}

@@ -1,4 +1,4 @@
-"""Parity with the reference implementations (../shared/golden, see its README).
+"""Parity with the reference implementations (tests/golden, see its README).
 
 Each folder holds a reference model's weights, a batch, and everything the reference computed:
 per-step logits, halting logits, states, halting flags, losses, metrics and first-step gradients.
@@ -22,7 +22,7 @@ from latentloop.model.convert import convert_state_dict, load_reference_checkpoi
 from latentloop.train.losses import act_loss, log_stablemax, softmax_cross_entropy, stablemax_cross_entropy
 from latentloop.train.trainer import Carry, supervision_step
 
-GOLDEN = Path(__file__).resolve().parents[2].parent / "shared" / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 # folder -> (format, {our stream: reference trace key})
 CASES = {
     "trm_att": ("trm", {"y": "z_H", "z": "z_L"}),
@@ -34,7 +34,6 @@ CASES = {
 ATOL = 1e-5
 GRAD_ATOL = 1e-6
 
-pytestmark = pytest.mark.skipif(not GOLDEN.is_dir(), reason=f"golden outputs not found at {GOLDEN} (../shared absent)")
 
 
 def load_case(name: str):

@@ -41,8 +41,11 @@ HEADS_9X9 = 2 * 11 * 512 + 2 * 512 + 2  # token embedding + lm_head + q_head
 def test_parameter_counts() -> None:
     assert params("hrm") == 27_275_266
     assert params("hrm") == 8 * BLOCK_512 + HEADS_9X9
-    for flat in ("hrm-flat", "transformer-act", "direct"):
+    for flat in ("hrm-flat", "direct"):
         assert params(flat) == 8 * BLOCK_512 + HEADS_9X9
+    # The released baseline's 12 heads of 42: qkv 512 -> 3 x 504, out 504 -> 512 (transformers_baseline.yaml).
+    attention_12x42 = 512 * 3 * 504 + 504 * 512
+    assert params("transformer-act") == 8 * (BLOCK_512 - 4 * 512 * 512 + attention_12x42) + HEADS_9X9 == 27_144_194
     shared = params("hrm-shared")
     assert shared == 2 * BLOCK_512 + HEADS_9X9 == 6_828_034
     assert 0.24 < shared / params("hrm") < 0.26  # "about a quarter of HRM's parameters"

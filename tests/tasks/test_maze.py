@@ -10,7 +10,7 @@ import pytest
 
 from latentloop.errors import PuzzleError
 from latentloop.tasks import maze as M
-from latentloop.tasks import task_for
+from latentloop.tasks import maze_search, task_for
 from latentloop.tasks.base import Task
 
 # A maze with two shortest S-G paths of 5 moves, over the top or along the bottom.
@@ -176,12 +176,12 @@ def _naive_sample(size, lo, hi, min_path, seed):
         passable[:] = True
         passable[cells[:walls]] = False
         open_cells = np.flatnonzero(passable)
-        for _ in range(M.PAIRS_PER_LAYOUT):
+        for _ in range(maze_search.PAIRS_PER_LAYOUT):
             s = np.random.randint(0, len(open_cells))
             g = np.random.randint(0, len(open_cells) - 1)
             if g >= s:
                 g += 1
-            if M._distance(passable, size, open_cells[s], open_cells[g]) > min_path:
+            if maze_search.distance(passable, size, open_cells[s], open_cells[g]) > min_path:
                 return passable, open_cells[s], open_cells[g]
 
 

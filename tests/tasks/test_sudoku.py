@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from latentloop.data.readers import read_puzzle_file
 from latentloop.errors import LatentloopError, PuzzleError
 from latentloop.tasks import sudoku as S
 from latentloop.tasks import sudoku_hard as H
@@ -30,7 +30,7 @@ TWO_SOLUTIONS4 = "..34341...434321"
 def magictour_lines() -> list[str]:
     if not MAGICTOUR.is_file():
         pytest.skip(f"shared reference data not found at {MAGICTOUR.resolve()} (only present in the dev tree)")
-    return S.read_puzzle_file(MAGICTOUR)
+    return read_puzzle_file(MAGICTOUR)
 
 
 @functools.cache
@@ -323,44 +323,6 @@ def test_sudoku_task_is_a_task() -> None:
     assert np.array_equal(task.parse(task.render(puzzle)), puzzle)
     with pytest.raises(PuzzleError, match="a 6x6 Sudoku needs 36"):
         task.parse(MAGICTOUR_FIRST)
-
-
-# ---------------------------------------------------------------------------------------------- readers
-
-
-def test_read_puzzle_file(tmp_path: Path) -> None:
-    path = tmp_path / "p.txt"
-    path.write_bytes(f"# comment\r\n\r\n{MAGICTOUR_FIRST}\r\n  {GRID4}  \n".encode())
-    assert S.read_puzzle_file(path) == [MAGICTOUR_FIRST, GRID4]
-    path.write_text(f"{MAGICTOUR_FIRST}\n# fine\n{MAGICTOUR_FIRST[:-1]}\n")
-    with pytest.raises(PuzzleError, match=r"p\.txt, line 3: puzzle has 80 cells"):
-        S.read_puzzle_file(path)
-    with pytest.raises(PuzzleError, match="cannot read puzzle file"):
-        S.read_puzzle_file(tmp_path / "missing.txt")
-
-
-def test_read_reference_csv(tmp_path: Path) -> None:
-    path = tmp_path / "train.csv"
-    path.write_text(f"source,q,a,rating\nmagic,{MAGICTOUR_FIRST},{MAGICTOUR_FIRST_SOLUTION},12\n")
-    assert S.read_reference_csv(path) == [(MAGICTOUR_FIRST, MAGICTOUR_FIRST_SOLUTION, 12.0)]
-    path.write_text(f"question,answer\n{TWO_SOLUTIONS4},{GRID4}\n")
-    ((q, a, rating),) = S.read_reference_csv(path)
-    assert (q, a) == (TWO_SOLUTIONS4, GRID4) and math.isnan(rating)
-    path.write_text(f"question,answer\n{TWO_SOLUTIONS4},{GRID4}\n{TWO_SOLUTIONS4},2134341212434312\n")
-    with pytest.raises(PuzzleError, match=r"train\.csv, line 3: .*twice"):
-        S.read_reference_csv(path)
-    path.write_text(f"question,answer\n{MAGICTOUR_FIRST},{MAGICTOUR_FIRST_SOLUTION[::-1]}\n")
-    with pytest.raises(PuzzleError, match="line 2: answer does not solve the question"):
-        S.read_reference_csv(path)
-    path.write_text("puzzle,solution\n1,2\n")
-    with pytest.raises(PuzzleError, match="header needs columns"):
-        S.read_reference_csv(path)
-
-
-def test_read_puzzle_lines_numbers_lines(tmp_path: Path) -> None:
-    path = tmp_path / "p.txt"
-    path.write_text(f"# header\n\n{MAGICTOUR_FIRST}\n# note\n {GRID4}\n")
-    assert S.read_puzzle_lines(path) == [(3, MAGICTOUR_FIRST), (5, GRID4)]
 
 
 # ---------------------------------------------------------------------------------------------- hard puzzles

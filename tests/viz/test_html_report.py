@@ -90,7 +90,9 @@ def test_data_tables_and_config_are_embedded(report: Path) -> None:
     assert data == [trajectory_payload(t) for t in _trajectories()]
     assert data[0]["name"] == "sudoku </script><b>x</b>" and data[2]["steps"][0] == []
     wrong = np.array(data[0]["steps"][0])
-    assert set(data[0]["bad"][0]) == set(np.flatnonzero(sudoku.violations(wrong)).tolist()) and data[0]["bad"][1] == []
+    bad = [["bad" in cls.split() for _, cls in row] for row in data[0]["cells"]["steps"][0]]
+    assert np.array_equal(np.array(bad), sudoku.violations(wrong))
+    assert not any("bad" in cls for row in data[0]["cells"]["steps"][1] for _, cls in row)
     assert "452,354" in page and "0.8735" in page and "—" in page and ">yes<" in page
     assert "<details" in page and "hidden: 64" in page and "- repeat: 2" in page
     for i in range(3):

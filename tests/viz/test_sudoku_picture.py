@@ -8,7 +8,9 @@ from matplotlib.colors import to_rgb
 from PIL import Image
 
 from latentloop.tasks import sudoku
-from latentloop.viz.sudoku import CHANGED, VIOLATION, draw_grid, trajectory_figure, trajectory_gif
+from latentloop.viz import sudoku as sudoku_view
+from latentloop.viz.figures import trajectory_figure, trajectory_gif
+from latentloop.viz.sudoku import CHANGED, VIOLATION, draw
 
 
 def _wrong(solution: np.ndarray) -> np.ndarray:
@@ -30,7 +32,7 @@ def test_red_cells_are_exactly_the_violations() -> None:
     puzzle, solution = sudoku.generate(shape, rng)
     wrong = _wrong(solution)
     fig, ax = plt.subplots()
-    drawn = draw_grid(ax, wrong, puzzle)
+    drawn = draw(ax, wrong, puzzle)
     red = {(int(t.get_position()[1]), int(t.get_position()[0])) for t in ax.texts if t.get_color() == VIOLATION}
     expected = {tuple(int(v) for v in rc) for rc in np.argwhere(sudoku.violations(wrong, shape))}
     assert red == expected and red
@@ -42,7 +44,7 @@ def test_changed_cells_are_yellow() -> None:
     rng = np.random.default_rng(2)
     puzzle, solution = sudoku.generate(sudoku.shape_for_size(4), rng)
     fig, ax = plt.subplots(figsize=(3, 3), dpi=100)
-    draw_grid(ax, solution, puzzle, previous=puzzle)
+    draw(ax, solution, puzzle, previous=puzzle)
     fig.canvas.draw()
     for r in range(4):
         for c in range(4):
@@ -56,7 +58,7 @@ def test_trajectory_png(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     puzzle, solution = sudoku.generate(sudoku.shape_for_size(6), rng)
     steps = [puzzle.copy(), solution.copy()]
-    out = trajectory_figure(puzzle, steps, tmp_path / "t.png", solution=solution)
+    out = trajectory_figure(sudoku_view, puzzle, steps, tmp_path / "t.png", target=solution)
     assert out.is_file() and out.stat().st_size > 5_000
     with Image.open(out) as image:
         assert image.format == "PNG"
@@ -69,7 +71,7 @@ def test_trajectory_gif_has_one_frame_per_step(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     puzzle, solution = sudoku.generate(sudoku.shape_for_size(6), rng)
     steps = [puzzle.copy(), _wrong(solution), solution.copy(), solution.copy()]
-    out = trajectory_gif(puzzle, steps, tmp_path / "t.gif", solution=solution)
+    out = trajectory_gif(sudoku_view, puzzle, steps, tmp_path / "t.gif", target=solution)
     with Image.open(out) as gif:
         assert gif.format == "GIF" and gif.n_frames == len(steps) and gif.is_animated
         assert gif.size[0] > 2.5 * gif.size[1] and gif.size[1] > 100  # puzzle | step | solution

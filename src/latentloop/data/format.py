@@ -3,13 +3,21 @@
 A dataset directory holds ``identifiers.json`` (embedding id -> name, 0 = ``"<blank>"``) and one
 directory per split (``train``, ``test``) with ``dataset.json`` and, for the set ``all``:
 
-* ``all__inputs.npy``, ``all__labels.npy``: uint8 [N_examples, seq_len] token ids.
+* ``all__inputs.npy``, ``all__labels.npy``: [N_examples, seq_len] token ids; uint8 as we write them.
+  The readers take any integer dtype: the references' Sudoku builder writes int64 when it augments
+  (its digit map is int64), uint8 otherwise.
 * ``all__puzzle_identifiers.npy``: int32 [N_puzzles], embedding id of each puzzle.
 * ``all__puzzle_indices.npy``: int32 [N_puzzles + 1], CSR offsets: puzzle p owns examples
   [pi[p], pi[p+1]).
 * ``all__group_indices.npy``: int32 [N_groups + 1], CSR offsets into puzzles; a group is an original
   puzzle and its augmentations.
 * optional extra per-puzzle arrays, e.g. ``all__ratings.npy`` float32 [N_puzzles].
+
+``dataset.json`` counts: ``total_groups`` = N_groups and ``mean_puzzle_examples`` = N_examples /
+N_puzzles in every reference builder. ``total_puzzles`` (TRM only; HRM omits it) is the weight of
+``mean_puzzle_examples`` when TRM's loader merges datasets, i.e. a puzzle count, and TRM's ARC builder
+writes N_puzzles; its Sudoku and maze builders write N_groups instead. So a file may hold either;
+`read_split` reports N_puzzles, and we always write N_puzzles.
 
 Labels are stored with ``ignore_label_id`` (0 = PAD) where no loss applies; the loader maps them to
 `IGNORE_LABEL_ID`.
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -57,8 +66,9 @@ _INT_FIELDS = (
 class DatasetMetadata:
     """Contents of a split's ``dataset.json`` (the references' ``PuzzleDatasetMetadata``).
 
-    ``total_puzzles`` is TRM's addition; it may be absent in HRM-built files and is then filled in
-    by `read_split`. ``task`` and ``provenance`` are latentloop additions, ignored by the references.
+    ``total_puzzles`` is TRM's addition (see the module docstring); `read_split` sets it to the
+    number of puzzles whatever the file holds. ``task`` and ``provenance`` are latentloop additions,
+    ignored by the references.
     """
 
     seq_len: int
@@ -199,13 +209,106 @@ def _check_arrays(arrays: Mapping[str, np.ndarray], meta: DatasetMetadata, where
     if groups.ndim != 1:
         raise DatasetError(f"{where}: group_indices have shape {groups.shape}; expected [G + 1]")
     _check_offsets("group_indices", groups, groups.shape[0] - 1, n_puzzles, where)
-    if meta.total_groups != groups.shape[0] - 1:
-        raise DatasetError(f"{where}: total_groups is {meta.total_groups} but there are {groups.shape[0] - 1}")
-    if meta.total_puzzles is not None and meta.total_puzzles != n_puzzles:
-        raise DatasetError(f"{where}: total_puzzles is {meta.total_puzzles} but there are {n_puzzles}")
+    n_groups = groups.shape[0] - 1
+    if meta.total_groups != n_groups:
+        raise DatasetError(f"{where}: total_groups is {meta.total_groups} but there are {n_groups}")
+    if meta.total_puzzles not in (None, n_puzzles, n_groups):
+        raise DatasetError(
+            f"{where}: total_puzzles is {meta.total_puzzles} but there are {n_puzzles} puzzles in {n_groups} groups "
+            "(the reference builders write one of the two)"
+        )
+    mean = inputs.shape[0] / n_puzzles if n_puzzles else None
+    if mean is not None and not math.isclose(meta.mean_puzzle_examples, mean, rel_tol=1e-6):
+        raise DatasetError(
+            f"{where}: mean_puzzle_examples is {meta.mean_puzzle_examples} but there are "
+            f"{inputs.shape[0]} examples in {n_puzzles} puzzles ({mean:.6g} per puzzle)"
+        )
     for name, extra in arrays.items():
         if name not in REQUIRED_ARRAYS and (extra.ndim < 1 or extra.shape[0] != n_puzzles):
             raise DatasetError(f"{where}: extra array '{name}' has shape {extra.shape}; expected [{n_puzzles}]")
+
+
+class _NpyRows:
+    """A uint8 [rows, width] ``.npy`` file written by appending row chunks (no memory map)."""
+
+    def __init__(self, path: Path, rows: int, width: int) -> None:
+        self.path, self.rows, self.width, self.written = path, rows, width, 0
+        self.file = path.open("wb")
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False}
+        np.lib.format.write_array_header_1_0(self.file, {**header, "shape": (rows, width)})
+
+    def append(self, chunk: np.ndarray, where: str) -> None:
+        if chunk.ndim != 2 or chunk.shape[1] != self.width:
+            raise DatasetError(f"{where}: {self.path.stem} chunk has shape {chunk.shape}; expected [n, {self.width}]")
+        if self.written + chunk.shape[0] > self.rows:
+            raise DatasetError(f"{where}: more than the {self.rows} planned rows for {self.path.name}")
+        if chunk.size and (chunk.min() < 0 or chunk.max() > 255):
+            raise DatasetError(f"{where}: {self.path.stem} hold token ids outside 0..255")
+        self.file.write(np.ascontiguousarray(chunk, dtype=np.uint8).tobytes())
+        self.written += chunk.shape[0]
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class SplitWriter:
+    """Writes one split whose token rows arrive in chunks, so memory stays bounded by a chunk.
+
+    ``inputs`` and ``labels`` go to uint8 ``.npy`` files as they come; `finish` writes the index
+    and extra arrays and ``dataset.json``, then reads the split back with `read_split`, so a split
+    that a reader would refuse is never left looking complete. Use it as a context manager:
+    ``with SplitWriter(dir, rows, seq_len) as w: w.append(x, y); ...; w.finish(arrays, meta)``.
+    """
+
+    def __init__(self, split_dir: str | Path, rows: int, seq_len: int, set_name: str = "all") -> None:
+        """Creates ``split_dir`` and the two token files of ``rows`` x ``seq_len``."""
+        self.split_dir, self.set_name = Path(split_dir), set_name
+        self.split_dir.mkdir(parents=True, exist_ok=True)
+        self._rows = {
+            name: _NpyRows(self.split_dir / f"{set_name}__{name}.npy", rows, seq_len) for name in ("inputs", "labels")
+        }
+
+    def __enter__(self) -> SplitWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for rows in self._rows.values():
+            rows.close()
+
+    def append(self, inputs: np.ndarray, labels: np.ndarray) -> None:
+        """Appends token rows: int [n, seq_len] each, values 0..255."""
+        shapes = np.shape(inputs), np.shape(labels)
+        if shapes[0] != shapes[1]:
+            raise DatasetError(f"{self.split_dir}: a chunk of inputs {shapes[0]} with labels {shapes[1]}")
+        self._rows["inputs"].append(np.asarray(inputs), str(self.split_dir))
+        self._rows["labels"].append(np.asarray(labels), str(self.split_dir))
+
+    def finish(self, arrays: Mapping[str, np.ndarray], metadata: DatasetMetadata) -> Split:
+        """Writes the other arrays and ``dataset.json`` and returns the split as `read_split` reads it.
+
+        Args:
+            arrays: ``puzzle_identifiers``, ``puzzle_indices``, ``group_indices`` (cast to int32) and
+                optional extra per-puzzle arrays (written as they are).
+            metadata: The split's metadata; ``total_puzzles`` is filled in when None.
+
+        Raises:
+            DatasetError: Fewer rows than planned, or arrays inconsistent with each other or the metadata.
+        """
+        for rows in self._rows.values():
+            rows.close()
+            if rows.written != rows.rows:
+                raise DatasetError(f"{self.split_dir}: {rows.path.name} got {rows.written} rows, planned {rows.rows}")
+        if metadata.sets != [self.set_name]:
+            raise DatasetError(f"{self.split_dir}: a split is written as the single set {self.set_name!r}")
+        for name, arr in arrays.items():
+            arr = np.asarray(arr)
+            if name in _DTYPES:
+                arr = arr.astype(_DTYPES[name])
+            np.save(self.split_dir / f"{self.set_name}__{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
+        if metadata.total_puzzles is None and "puzzle_identifiers" in arrays:
+            metadata.total_puzzles = int(np.shape(arrays["puzzle_identifiers"])[0])
+        metadata.to_json(self.split_dir / "dataset.json")
+        return read_split(self.split_dir)
 
 
 def write_split(split_dir: str | Path, arrays: Mapping[str, np.ndarray], metadata: DatasetMetadata) -> Path:
@@ -228,12 +331,10 @@ def write_split(split_dir: str | Path, arrays: Mapping[str, np.ndarray], metadat
         raise DatasetError(f"{split_dir}: a split is written as a single set, got sets {metadata.sets}")
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     _check_arrays(arrays, metadata, str(split_dir))
-    split_dir.mkdir(parents=True, exist_ok=True)
-    for name, arr in arrays.items():
-        if name in _DTYPES:
-            arr = arr.astype(_DTYPES[name])
-        np.save(split_dir / f"{metadata.sets[0]}__{name}.npy", np.ascontiguousarray(arr), allow_pickle=False)
-    metadata.to_json(split_dir / "dataset.json")
+    inputs, labels = arrays.pop("inputs"), arrays.pop("labels")
+    with SplitWriter(split_dir, inputs.shape[0], metadata.seq_len, metadata.sets[0]) as writer:
+        writer.append(inputs, labels)
+        writer.finish(arrays, metadata)
     return split_dir
 
 
@@ -273,8 +374,7 @@ def read_split(split_dir: str | Path, mmap: bool = True) -> Split:
         if name not in arrays:
             arrays[name] = _load(path, mmap)
     _check_arrays(arrays, meta, str(split_dir))
-    if meta.total_puzzles is None:
-        meta.total_puzzles = int(arrays["puzzle_identifiers"].shape[0])
+    meta.total_puzzles = int(arrays["puzzle_identifiers"].shape[0])
     extras = {k: v for k, v in arrays.items() if k not in REQUIRED_ARRAYS}
     return Split(meta, *(arrays[name] for name in REQUIRED_ARRAYS), extras=extras)
 

@@ -31,10 +31,12 @@ from latentloop.data.loader import eval_batches
 from latentloop.evaluate.inference import supervision_steps
 from latentloop.evaluate.metrics import token_and_exact
 from latentloop.model.reasoner import Reasoner
-from latentloop.tasks import task_for
+from latentloop.tasks import companion, registered, task_for
 
 HALT_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 N_BUCKETS = 5
+_PER_EXAMPLE = ("index", "exact", "token", "valid", "q_halt", "halt_at")  # Records' array fields
+_OPTIONAL = ("predictions", "q_halt_logit")  # Records' fields that may be None
 
 
 @dataclass
@@ -48,20 +50,24 @@ class Records:
     q_halt: np.ndarray  # [N, S] float32, sigmoid of the halting logit
     halt_at: np.ndarray  # [N] int, 1-based step where the head stops (S when it never does)
     predictions: np.ndarray | None  # [N, L] uint8 at the last step run, when asked for
+    q_halt_logit: np.ndarray | None = None  # [N, S] float32, the raw halting logit (ARC ranks by it in float64)
 
     @staticmethod
     def concat(parts: list[Records]) -> Records:
-        preds = [p.predictions for p in parts]
         return Records(
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("index", "exact", "token", "valid", "q_halt")),
-            np.concatenate([p.halt_at for p in parts]),
-            np.concatenate(preds) if preds and preds[0] is not None else None,
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in _PER_EXAMPLE),
+            **{f: _concat_optional([getattr(p, f) for p in parts]) for f in _OPTIONAL},
         )
 
     def sorted(self) -> Records:
         order = np.argsort(self.index, kind="stable")
-        fields = [getattr(self, f)[order] for f in ("index", "exact", "token", "valid", "q_halt", "halt_at")]
-        return Records(*fields, None if self.predictions is None else self.predictions[order])
+        optional = {f: None if getattr(self, f) is None else getattr(self, f)[order] for f in _OPTIONAL}
+        return Records(*(getattr(self, f)[order] for f in _PER_EXAMPLE), **optional)
+
+
+def _concat_optional(arrays: list[np.ndarray | None]) -> np.ndarray | None:
+    """The concatenation of per-part arrays, or None when a part lacks its array."""
+    return None if not arrays or any(a is None for a in arrays) else np.concatenate(arrays)
 
 
 @torch.no_grad()
@@ -98,6 +104,7 @@ def collect(
         token = np.zeros((n, steps), np.float32)
         valid = np.zeros((n, steps), bool)
         q_prob = np.zeros((n, steps), np.float32)
+        q_logit = np.zeros((n, steps), np.float32)
         halt_at = torch.full((B,), steps, dtype=torch.int64, device=batch.inputs.device)
         preds = None
         for t, out in enumerate(supervision_steps(model, batch.inputs, batch.puzzle_identifiers, steps)):
@@ -105,14 +112,15 @@ def collect(
             tok, ex = token_and_exact(preds, batch.labels)
             exact[:, t], token[:, t] = ex[:n].cpu().numpy(), tok[:n].cpu().numpy()
             valid[:, t] = task.score(inputs, preds[:n].cpu().numpy(), labels) if n else valid[:, t]
+            q_logit[:, t] = out.q_halt[:n].float().cpu().numpy()
             q_prob[:, t] = torch.sigmoid(out.q_halt[:n]).cpu().numpy()
             halt_at = torch.where((halt_at == steps) & out.wants_halt, t + 1, halt_at)
             if halt and bool((halt_at[:n] <= t + 1).all()):
-                for a in (exact, token, valid, q_prob):
+                for a in (exact, token, valid, q_prob, q_logit):
                     a[:, t + 1 :] = a[:, t : t + 1]
                 break
         keep = preds[:n].cpu().numpy().astype(np.uint8) if keep_predictions else None
-        parts.append(Records(idx, exact, token, valid, q_prob, halt_at[:n].cpu().numpy(), keep))
+        parts.append(Records(idx, exact, token, valid, q_prob, halt_at[:n].cpu().numpy(), keep, q_logit))
     records = Records.concat(parts) if parts else _empty(steps, split.metadata.seq_len, keep_predictions)
     if world > 1:
         gathered: list[Records | None] = [None] * world
@@ -131,6 +139,7 @@ def _empty(steps: int, seq_len: int, keep: bool) -> Records:
         z.astype(np.float32),
         np.zeros(0, np.int64),
         np.zeros((0, seq_len), np.uint8) if keep else None,
+        z.astype(np.float32),
     )
 
 
@@ -223,3 +232,30 @@ def evaluate(
 ) -> dict:
     """Exact, token and task-valid accuracy after each of `steps` supervision steps, with halting statistics."""
     return summarize(collect(model, split, steps, batch_size, max_examples, device, progress), split)
+
+
+def summary_lines(result: dict) -> list[str]:
+    """The console form of an evaluation result: accuracy per step, halting, buckets, the task's own scoring."""
+    steps = result["steps"]
+    lines = [f"{'step':>5s} {'exact':>8s} {'valid':>8s} {'token':>8s}"]
+    for t in range(steps):
+        e, v, k = (result[f"{m}_accuracy_per_step"][t] for m in ("exact", "valid", "token"))
+        lines.append(f"{t + 1:5d} {e:8.4f} {v:8.4f} {k:8.4f}")
+    hist = " ".join(f"{t + 1}:{c}" for t, c in enumerate(result["halt_step_histogram"]) if c)
+    lines.append(f"halting head: stops at step {hist}")
+    if result["buckets"]:
+        lines.append(f"{'rating':>15s} {'count':>6s} {'exact':>7s} {'valid':>7s} {'halt step':>9s}")
+        for b in result["buckets"]:
+            rng = f"{b['low']:.3g}-{b['high']:.3g}"
+            lines.append(
+                f"{rng:>15s} {b['count']:6d} {b['exact_accuracy']:7.4f} {b['valid_accuracy']:7.4f} "
+                f"{b['mean_halt_steps']:9.2f}"
+            )
+    lines.append(
+        f"examples {result['count']}, exact accuracy {result['exact_accuracy']:.4f} after {steps} steps "
+        f"(checkpoint step {result.get('checkpoint_step', '?')}), valid {result['valid_accuracy']:.4f}; halting "
+        f"head: mean step {result['mean_halt_steps']:.2f}, exact at halt {result['exact_accuracy_at_halt']:.4f}"
+    )
+    if "task_scoring" in result:
+        lines += companion(registered()[result["task"]], "evaluation").lines(result["task_scoring"])
+    return lines

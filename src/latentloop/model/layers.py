@@ -89,22 +89,27 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 
 
 class AttentionMixer(nn.Module):
-    """h <- norm(h + o(SDPA(rope(q), rope(k), v))): bidirectional multi-head attention, no bias."""
+    """h <- norm(h + o(SDPA(rope(q), rope(k), v))): bidirectional multi-head attention, no bias.
 
-    def __init__(self, dim: int, num_heads: int, eps: float) -> None:
+    q, k and v each have `num_heads` heads of width `head_dim` (0 = dim // num_heads); their concatenation
+    (num_heads * head_dim, which may be narrower than D, e.g. 12 x 42 = 504 on D = 512) is projected back to D.
+    """
+
+    def __init__(self, dim: int, num_heads: int, eps: float, head_dim: int = 0) -> None:
         super().__init__()
-        self.num_heads, self.head_dim, self.eps = num_heads, dim // num_heads, eps
-        self.qkv = Linear(dim, 3 * dim)
-        self.out = Linear(dim, dim)
+        self.num_heads, self.head_dim, self.eps = num_heads, head_dim or dim // num_heads, eps
+        width = num_heads * self.head_dim
+        self.qkv = Linear(dim, 3 * width)
+        self.out = Linear(width, dim)
 
     def forward(self, h: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
-        B, S, D = h.shape
+        B, S, _ = h.shape
         qkv = self.qkv(h).view(B, S, 3, self.num_heads, self.head_dim)
-        q, k, v = qkv.unbind(dim=2)  # each [B, S, heads, d]
+        q, k, v = qkv.unbind(dim=2)  # each [B, S, heads, head_dim]
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         attn = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
-        attn = attn.transpose(1, 2).reshape(B, S, D)
+        attn = attn.transpose(1, 2).reshape(B, S, self.num_heads * self.head_dim)
         return rms_norm(h + self.out(attn), self.eps)
 
 

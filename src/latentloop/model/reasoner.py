@@ -56,7 +56,7 @@ class BlockStack(nn.Module):
 
         def make_block() -> Block:
             if cfg.mixer == "attention":
-                mixer: nn.Module = AttentionMixer(D, cfg.num_heads, cfg.rms_norm_eps)
+                mixer: nn.Module = AttentionMixer(D, cfg.num_heads, cfg.rms_norm_eps, cfg.attention_head_dim())
             else:
                 mixer = TokenMLPMixer(total_len, cfg.expansion, cfg.rms_norm_eps)
             return Block(mixer, D, cfg.expansion, cfg.rms_norm_eps)
@@ -102,7 +102,7 @@ class Reasoner(nn.Module):
             else None
         )
         if cfg.pos_encoding == "rope" and cfg.mixer == "attention":
-            cos, sin = rope_tables(D // cfg.num_heads, self.total_len, cfg.rope_theta)
+            cos, sin = rope_tables(cfg.attention_head_dim(), self.total_len, cfg.rope_theta)
             self.register_buffer("rope_cos", cos, persistent=False)
             self.register_buffer("rope_sin", sin, persistent=False)
         else:

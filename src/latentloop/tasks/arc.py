@@ -33,19 +33,20 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
 from latentloop.errors import PuzzleError
+from latentloop.tasks.base import TaskDefaults, register
+from latentloop.tasks.grid import NUM_DIHEDRAL, check_dihedral, dihedral, inverse_dihedral
 
 MAX_SIDE = 30
 SEQ_LEN = MAX_SIDE * MAX_SIDE
 VOCAB_SIZE = 12
 PAD, EOS, COLOUR_OFFSET = 0, 1, 2
 NUM_COLOURS = 10
-NUM_DIHEDRAL = 8
-DIHEDRAL_INVERSE = (0, 3, 2, 1, 4, 5, 6, 7)
 NAME_SEPARATOR = "|||"
 _TRM_NAME = re.compile(r"^(?P<task>.+)\|\|\|t(?P<k>[0-7])\|\|\|(?P<perm>\d{10})$")
 _HRM_NAME = re.compile(r"^(?P<task>.+)_t(?P<k>[0-7])_(?P<perm>\d{10})$")
@@ -147,34 +148,6 @@ def parse(text: str) -> np.ndarray:
 # Augmentation
 
 
-_DIHEDRAL_VIEWS = (
-    lambda g: g,
-    lambda g: g.T[::-1],  # np.rot90(g, 1)
-    lambda g: g[::-1, ::-1],  # np.rot90(g, 2)
-    lambda g: g.T[:, ::-1],  # np.rot90(g, 3)
-    lambda g: g[:, ::-1],  # np.fliplr(g)
-    lambda g: g[::-1],  # np.flipud(g)
-    lambda g: g.T,  # transpose
-    lambda g: g.T[::-1, ::-1],  # np.fliplr(np.rot90(g, 1)), the anti-transpose
-)
-
-
-def _check_k(k: int) -> int:
-    if isinstance(k, bool) or k not in range(NUM_DIHEDRAL):
-        raise PuzzleError(f"dihedral transform {k!r} does not exist; use 0..7")
-    return int(k)
-
-
-def dihedral(grid: np.ndarray, k: int) -> np.ndarray:
-    """D_k(grid), k in 0..7 (see the module docstring for the numbering), as a view."""
-    return _DIHEDRAL_VIEWS[_check_k(k)](np.asarray(grid))
-
-
-def inverse_dihedral(grid: np.ndarray, k: int) -> np.ndarray:
-    """D_k^-1(grid), as a view."""
-    return dihedral(grid, DIHEDRAL_INVERSE[_check_k(k)])
-
-
 def random_colour_map(rng: np.random.Generator) -> tuple[int, ...]:
     """A random permutation pi of the colours 0..9 with pi(0) = 0."""
     return (0, *(int(c) for c in rng.permutation(np.arange(1, NUM_COLOURS))))
@@ -192,7 +165,7 @@ class Recipe:
         colours = tuple(int(c) for c in self.colours)
         if sorted(colours) != list(range(NUM_COLOURS)) or colours[0] != 0:
             raise PuzzleError(f"colour map {self.colours!r} must permute 0..9 and keep 0")
-        object.__setattr__(self, "k", _check_k(self.k))
+        object.__setattr__(self, "k", check_dihedral(self.k))
         object.__setattr__(self, "colours", colours)
 
     @cached_property
@@ -334,8 +307,9 @@ def shift_canvases(canvases: np.ndarray, r0: np.ndarray, c0: np.ndarray) -> np.n
 # The Task
 
 
+@register
 @dataclass(frozen=True)
-class ArcTask:
+class ArcTask(TaskDefaults):
     """The ARC `Task`: one grid per token sequence on the 30x30 EOS-framed canvas.
 
     `verify` can only check that an answer is a well-formed grid: ARC correctness needs the target
@@ -345,6 +319,24 @@ class ArcTask:
     name: str = "arc"
     seq_len: int = SEQ_LEN
     vocab_size: int = VOCAB_SIZE
+    builder: ClassVar[str] = "latentloop.data.build_arc"
+    view: ClassVar[str] = "latentloop.viz.arc"
+    evaluation: ClassVar[str] = "latentloop.evaluate.arc"
+
+    @classmethod
+    def from_metadata(cls, info: dict, seq_len: int, vocab_size: int | None) -> ArcTask:
+        """One canvas size for every ARC dataset."""
+        return cls()
+
+    @classmethod
+    def recognise(cls, seq_len: int, vocab_size: int | None, root: Path | None) -> ArcTask | None:
+        """A reference-built ARC dataset: the 30x30 canvas, vocabulary 12 and (when the dataset directory is known)
+        its `identifiers.json`. Scoring it also needs the `test_puzzles.json` that TRM's builder writes."""
+        if seq_len != SEQ_LEN or vocab_size != VOCAB_SIZE:
+            return None
+        if root is not None and not (root / "identifiers.json").is_file():
+            return None
+        return cls()
 
     def parse(self, text: str) -> np.ndarray:
         """See `parse`."""
@@ -374,6 +366,10 @@ class ArcTask:
     def verify(self, puzzle: np.ndarray, answer: np.ndarray) -> bool:
         """Whether ``answer`` is a well-formed grid (1..30 x 1..30, colours 0..9); see the class note."""
         return is_grid(answer)
+
+    def verdict(self, puzzle: np.ndarray, answer: np.ndarray) -> list[str]:
+        """Whether a grid came out (ARC correctness needs the target)."""
+        return [f"a {answer.shape[0]}x{answer.shape[1]} grid" if is_grid(answer) else "no valid grid"]
 
     def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """bool [N]: ``crop(prediction) == crop(label)``, both cropped at the label grid's offset.

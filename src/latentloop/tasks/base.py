@@ -1,10 +1,29 @@
-"""The interface every task (Sudoku, maze, ARC) offers to the data, training and evaluation code."""
+"""The interface every task offers to the rest of latentloop, and the registry of tasks.
+
+A task is one puzzle family with a fixed-length token encoding. Its module (e.g. `tasks/sudoku.py`)
+owns parsing, rendering, encoding, verification and augmentation, and names its companions by
+module path, so that nothing outside the task's own modules branches on its name:
+
+    builder     `data build NAME`: a module with `HELP`, `add_arguments(parser)` and `build(args) -> Path`
+    view        pictures, terminal and HTML rendering (see `latentloop.viz.views`); "" = the generic view
+    evaluation  task-level scoring over a whole split (e.g. ARC's voting, pass@K); "" = none
+
+A new task is a new module that defines a class following `Task` and calls `register` on it
+(packages may also declare one under the entry-point group `latentloop.tasks`).
+"""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import importlib
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+
+from latentloop.errors import DatasetError
+
+BUILTIN_MODULES = ("latentloop.tasks.sudoku", "latentloop.tasks.maze", "latentloop.tasks.arc")
 
 
 @runtime_checkable
@@ -12,17 +31,33 @@ class Task(Protocol):
     """A puzzle family with a fixed-length token encoding.
 
     Attributes:
-        name: Short task name, e.g. ``"sudoku"``.
+        name: Short task name, e.g. ``"sudoku"``; the ``task.name`` field of a dataset.json.
         seq_len: Number of tokens per example.
         vocab_size: Number of token ids, PAD (0) included.
+        rating_name: What the dataset's per-puzzle ``ratings`` measure ("" when it has none).
+        builder, view, evaluation: module paths of the companions (see the module docstring).
     """
 
     name: str
     seq_len: int
     vocab_size: int
+    rating_name: ClassVar[str]
+    builder: ClassVar[str]
+    view: ClassVar[str]
+    evaluation: ClassVar[str]
+
+    @classmethod
+    def from_metadata(cls, info: dict[str, Any], seq_len: int, vocab_size: int) -> Task:
+        """The task of a dataset whose dataset.json names this task (``info`` = its ``task`` field)."""
+        ...
+
+    @classmethod
+    def recognise(cls, seq_len: int, vocab_size: int, root: Path | None) -> Task | None:
+        """The task of a foreign dataset without a ``task`` field (e.g. built by the references), if it is this one."""
+        ...
 
     def parse(self, text: str) -> np.ndarray:
-        """Turns the task's text form into a grid."""
+        """A user's puzzle in the task's text form -> grid; one clear `PuzzleError` when it is not a valid puzzle."""
         ...
 
     def render(self, grid: np.ndarray) -> str:
@@ -38,7 +73,11 @@ class Task(Protocol):
         ...
 
     def verify(self, puzzle: np.ndarray, answer: np.ndarray) -> bool:
-        """Returns whether ``answer`` is a correct solution of ``puzzle``."""
+        """Returns whether ``answer`` is a correct solution of ``puzzle`` (by the rules, no label needed)."""
+        ...
+
+    def verdict(self, puzzle: np.ndarray, answer: np.ndarray) -> list[str]:
+        """Lines that `solve` prints under the answer: its one-line form if any, and whether it is valid."""
         ...
 
     def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -52,3 +91,70 @@ class Task(Protocol):
             path from S to G; ARC: the cropped grid equals the target.
         """
         ...
+
+
+class TaskDefaults:
+    """What a task has unless it says otherwise: no ratings, no builder, the generic view, no task-level
+    scoring, and no recognition of unnamed datasets."""
+
+    rating_name: ClassVar[str] = ""
+    builder: ClassVar[str] = ""
+    view: ClassVar[str] = ""
+    evaluation: ClassVar[str] = ""
+
+    @classmethod
+    def recognise(cls, seq_len: int, vocab_size: int | None, root: Path | None) -> Task | None:
+        return None
+
+
+_REGISTRY: dict[str, type] = {}
+_loaded = False
+
+
+def register(cls: type) -> type:
+    """Add a task class to the registry (usable as a class decorator)."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def registered() -> dict[str, type]:
+    """Every registered task class by name: the built-in ones, entry points, and any registered since."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+        for ep in entry_points(group="latentloop.tasks"):
+            ep.load()
+    return dict(_REGISTRY)
+
+
+def task_for(
+    info: dict[str, Any] | None, seq_len: int, vocab_size: int | None = None, root: str | Path | None = None
+) -> Task:
+    """The task of a dataset: named by its dataset.json's ``task`` field, else recognised by its shape and layout.
+
+    Raises:
+        DatasetError: The named task is unknown, or no task recognises an unnamed dataset.
+    """
+    tasks = registered()
+    name = (info or {}).get("name")
+    if name is not None:
+        if name not in tasks:
+            raise DatasetError(f"dataset.json names an unknown task {name!r} (known: {', '.join(sorted(tasks))})")
+        return tasks[name].from_metadata(info or {}, seq_len, vocab_size)
+    where = Path(root) if root is not None else None
+    for cls in tasks.values():
+        found = cls.recognise(seq_len, vocab_size, where)
+        if found is not None:
+            return found
+    raise DatasetError(
+        f"dataset.json has no 'task' field and seq_len {seq_len} / vocab_size {vocab_size} match no task; "
+        f'add "task": {{"name": ...}} ({", ".join(sorted(tasks))}) to its dataset.json'
+    )
+
+
+def companion(task: Task, role: str) -> Any:
+    """The task's companion module for `role` (builder, view, evaluation), or None when it has none."""
+    path = getattr(task, role, "")
+    return importlib.import_module(path) if path else None

@@ -27,32 +27,21 @@ only skips work whose outcome is already known; it never changes which maze is a
 
 from __future__ import annotations
 
-import heapq
+import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
 
-import numba
 import numpy as np
 
 from latentloop.errors import PuzzleError
+from latentloop.tasks import grid as grid_symmetry
+from latentloop.tasks.base import TaskDefaults, register
+from latentloop.tasks.maze_search import GOAL, OPEN, PATH, START, WALL, astar, distance, sample
 
 CHARS = "# SGo"
 MAX_SIDE = 100
-WALL, OPEN, START, GOAL, PATH = range(5)
-PAIRS_PER_LAYOUT = 100
 _CODE = {c: i for i, c in enumerate(CHARS)} | {".": 1}
-# Dihedral transform k (numbered as in the references): identity, rot90, rot180, rot270 (counter-clockwise),
-# flip left-right, flip up-down, transpose, anti-transpose.
-_DIHEDRAL = (
-    lambda g: g,
-    lambda g: np.rot90(g, 1),
-    lambda g: np.rot90(g, 2),
-    lambda g: np.rot90(g, 3),
-    np.fliplr,
-    np.flipud,
-    lambda g: g.T,
-    lambda g: np.fliplr(np.rot90(g, 1)),
-)
-_DIHEDRAL_INVERSE = (0, 3, 2, 1, 4, 5, 6, 7)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -100,95 +89,6 @@ def render(grid: np.ndarray) -> str:
 
 
 # ----------------------------------------------------------------------------------------------
-# Search kernels (flat cells, row-major; ``passable`` is a bool mask of the cells a path may use)
-
-
-@numba.njit(cache=True)
-def _neighbours(cell, n, width):
-    """The four edge neighbours of a flat cell (up, down, left, right); -1 where the grid ends."""
-    col = cell % width
-    return (
-        cell - width if cell >= width else -1,
-        cell + width if cell + width < n else -1,
-        cell - 1 if col > 0 else -1,
-        cell + 1 if col < width - 1 else -1,
-    )
-
-
-@numba.njit(cache=True)
-def _bfs(passable, width, source, target, limit, dist, queue):
-    """Breadth-first search from ``source``, expanding only cells closer than ``limit``.
-
-    ``dist`` must be -1 everywhere on entry; the search fills it for the cells it reaches, which it
-    lists in ``queue[:count]`` in visiting order. It stops as soon as ``target`` is reached.
-
-    Returns:
-        count, the number of cells reached (reset them with ``dist[queue[:count]] = -1``).
-    """
-    n = passable.shape[0]
-    dist[source] = 0
-    queue[0] = source
-    head, tail = 0, 1
-    while head < tail:
-        cell = queue[head]
-        head += 1
-        d = dist[cell]
-        if d >= limit:
-            break
-        for nb in _neighbours(cell, n, width):
-            if nb >= 0 and passable[nb] and dist[nb] < 0:
-                dist[nb] = d + 1
-                queue[tail] = nb
-                tail += 1
-                if nb == target:
-                    return tail
-    return tail
-
-
-@numba.njit(cache=True)
-def _distance(passable, width, source, target):
-    """Moves on a shortest path from ``source`` to ``target`` through passable cells, -1 if none."""
-    n = passable.shape[0]
-    dist = np.full(n, -1, np.int64)
-    _bfs(passable, width, source, target, n, dist, np.empty(n, np.int64))
-    return dist[target]
-
-
-@numba.njit(cache=True)
-def _astar(passable, width, start, goal):
-    """The label path (cells from start to goal) by the module's A* rule; empty if there is none."""
-    n = passable.shape[0]
-    goal_row, goal_col = goal // width, goal % width
-    cost = np.full(n, -1, np.int64)
-    parent = np.full(n, -1, np.int64)
-    closed = np.zeros(n, np.bool_)
-    cost[start] = 0
-    # Heap keys f * n + cell order the open cells by (f, row, column).
-    heap = [(abs(start // width - goal_row) + abs(start % width - goal_col)) * n + start]
-    while len(heap) > 0:
-        cell = heapq.heappop(heap) % n
-        if closed[cell]:
-            continue
-        closed[cell] = True
-        if cell == goal:
-            break
-        for nb in _neighbours(cell, n, width):
-            if nb >= 0 and passable[nb] and not closed[nb] and (cost[nb] < 0 or cost[cell] + 1 < cost[nb]):
-                cost[nb] = cost[cell] + 1
-                parent[nb] = cell
-                f = cost[nb] + abs(nb // width - goal_row) + abs(nb % width - goal_col)
-                heapq.heappush(heap, f * n + nb)
-    if not closed[goal]:
-        return np.empty(0, np.int64)
-    path = np.empty(cost[goal] + 1, np.int64)
-    cell = goal
-    for i in range(cost[goal], -1, -1):
-        path[i] = cell
-        cell = parent[cell]
-    return path
-
-
-# ----------------------------------------------------------------------------------------------
 # Shortest paths and verification
 
 
@@ -220,7 +120,7 @@ def shortest_path(grid: np.ndarray) -> np.ndarray:
     ends = _endpoints(grid)
     if ends is None:
         raise PuzzleError("maze needs exactly one start S and one goal G")
-    cells = _astar(_passable(grid), grid.shape[1], *ends)
+    cells = astar(_passable(grid), grid.shape[1], *ends)
     return np.stack(np.divmod(cells, grid.shape[1]), axis=1)
 
 
@@ -228,7 +128,7 @@ def shortest_distance(grid: np.ndarray) -> int:
     """Moves on a shortest path from S to G (breadth-first search); -1 if unreachable or no single S/G."""
     grid = np.asarray(grid)
     ends = _endpoints(grid)
-    return -1 if ends is None else int(_distance(_passable(grid), grid.shape[1], *ends))
+    return -1 if ends is None else int(distance(_passable(grid), grid.shape[1], *ends))
 
 
 def solve(puzzle: np.ndarray) -> np.ndarray:
@@ -263,7 +163,7 @@ def valid_optimal(puzzle: np.ndarray, answer: np.ndarray) -> bool:
     if moves < 1 or int(on_path.sum()) != moves - 1:
         return False
     route = (on_path | (puzzle == START) | (puzzle == GOAL)).reshape(-1)
-    return _distance(route, puzzle.shape[1], *_endpoints(puzzle)) >= 0
+    return distance(route, puzzle.shape[1], *_endpoints(puzzle)) >= 0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -271,13 +171,13 @@ def valid_optimal(puzzle: np.ndarray, answer: np.ndarray) -> bool:
 
 
 def dihedral(grid: np.ndarray, k: int) -> np.ndarray:
-    """Dihedral transform ``k`` in 0..7 of a grid (see ``_DIHEDRAL`` for the numbering); a copy."""
-    return np.ascontiguousarray(_DIHEDRAL[k](np.asarray(grid)))
+    """Dihedral transform ``k`` in 0..7 of a grid (numbered as in `latentloop.tasks.grid`); a copy."""
+    return np.ascontiguousarray(grid_symmetry.dihedral(grid, k))
 
 
 def inverse_dihedral(grid: np.ndarray, k: int) -> np.ndarray:
-    """Undoes `dihedral` (``inverse_dihedral(dihedral(g, k), k) == g``)."""
-    return dihedral(grid, _DIHEDRAL_INVERSE[k])
+    """Undoes `dihedral` (``inverse_dihedral(dihedral(g, k), k) == g``); a copy."""
+    return np.ascontiguousarray(grid_symmetry.inverse_dihedral(grid, k))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -288,100 +188,6 @@ def wall_range(size: int) -> tuple[int, int]:
     """Smallest and largest wall count of a ``size`` x ``size`` maze: 30% and 50% of the cells, rounded half up."""
     cells = size * size
     return (3 * cells + 5) // 10, (cells + 1) // 2
-
-
-@numba.njit(cache=True)
-def _viable_components(passable, width, min_path, comp, dist, queue):
-    """Labels the components of the open cells in ``comp`` and tells which may hold a pair farther
-    apart than ``min_path``: a component is ruled out when its size - 1 or 2 * the eccentricity of a
-    cell (both bounds on its diameter) is at most ``min_path``.
-
-    Returns:
-        bool [number of components].
-    """
-    n = passable.shape[0]
-    viable = np.zeros(n, np.bool_)
-    comp[:] = -1
-    label = 0
-    for first in range(n):
-        if not passable[first] or comp[first] >= 0:
-            continue
-        count = _bfs(passable, width, first, -1, n, dist, queue)
-        comp[queue[:count]] = label
-        bound = min(count - 1, 2 * dist[queue[count - 1]])
-        far = queue[count - 1]
-        dist[queue[:count]] = -1
-        if bound > min_path:
-            # Double sweep: the far end of a longest path from `far`, then its midpoint's eccentricity.
-            _bfs(passable, width, far, -1, n, dist, queue)
-            end = queue[count - 1]
-            length = dist[end]
-            if length <= min_path:
-                mid = end
-                while dist[mid] > length // 2:
-                    for nb in _neighbours(mid, n, width):
-                        if nb >= 0 and dist[nb] == dist[mid] - 1:
-                            mid = nb
-                            break
-                dist[queue[:count]] = -1
-                _bfs(passable, width, mid, -1, n, dist, queue)
-                bound = min(bound, 2 * dist[queue[count - 1]])
-            dist[queue[:count]] = -1
-        viable[label] = bound > min_path
-        label += 1
-    return viable[:label]
-
-
-@numba.njit(cache=True)
-def _sample(size, lo, hi, min_path, seed, skip, max_layouts):
-    """Draws mazes by the module's procedure from numba's generator seeded with ``seed``.
-
-    Returns:
-        (flat int8 grid of the ``skip``-th accepted maze counting from 0, wall layouts drawn); the
-        grid is empty if ``max_layouts`` layouts gave no such maze.
-    """
-    np.random.seed(seed)
-    n = size * size
-    cells = np.arange(n)
-    passable = np.empty(n, np.bool_)
-    open_cells = np.empty(n, np.int64)
-    comp = np.empty(n, np.int64)
-    dist = np.full(n, -1, np.int64)
-    queue = np.empty(n, np.int64)
-    for layout in range(max_layouts):
-        walls = np.random.randint(lo, hi + 1)
-        for i in range(walls):  # partial Fisher-Yates: cells[:walls] is a uniform random subset
-            j = np.random.randint(i, n)
-            cells[i], cells[j] = cells[j], cells[i]
-        passable[:] = True
-        passable[cells[:walls]] = False
-        n_open = 0
-        for cell in range(n):
-            if passable[cell]:
-                open_cells[n_open] = cell
-                n_open += 1
-        viable = _viable_components(passable, size, min_path, comp, dist, queue)
-        for _ in range(PAIRS_PER_LAYOUT):
-            s = np.random.randint(0, n_open)
-            g = np.random.randint(0, n_open - 1)
-            if g >= s:
-                g += 1
-            start, goal = open_cells[s], open_cells[g]
-            if comp[start] != comp[goal] or not viable[comp[start]]:
-                continue
-            count = _bfs(passable, size, start, goal, min_path, dist, queue)
-            near = dist[goal] >= 0
-            dist[queue[:count]] = -1
-            if near:
-                continue
-            if skip > 0:
-                skip -= 1
-                break
-            grid = passable.astype(np.int8)
-            grid[start] = START
-            grid[goal] = GOAL
-            return grid, layout + 1
-    return np.empty(0, np.int8), max_layouts
 
 
 def generate(
@@ -400,7 +206,7 @@ def generate(
         (puzzle codes [size, size] or None when it gave up, number of wall layouts drawn).
     """
     lo, hi = wall_range(size)
-    flat, layouts = _sample(size, lo, hi, min_path, seed, skip, max_layouts)
+    flat, layouts = sample(size, lo, hi, min_path, seed, skip, max_layouts)
     return (flat.reshape(size, size) if flat.size else None), int(layouts)
 
 
@@ -434,13 +240,28 @@ def decode(tokens: np.ndarray, height: int, width: int) -> np.ndarray:
     return codes.astype(np.int8).reshape(height, width)
 
 
+@register
 @dataclass(frozen=True)
-class MazeTask:
+class MazeTask(TaskDefaults):
     """The maze `Task` for one grid size; correctness is a valid shortest path (`valid_optimal`)."""
 
     height: int
     width: int
     name: str = "maze"
+    rating_name: ClassVar[str] = "shortest path length"
+    builder: ClassVar[str] = "latentloop.data.build_maze"
+    view: ClassVar[str] = "latentloop.viz.maze"
+
+    @classmethod
+    def from_metadata(cls, info: dict, seq_len: int, vocab_size: int | None) -> MazeTask:
+        """Height and width from the metadata, else a square of `seq_len` cells."""
+        side = math.isqrt(seq_len)
+        return cls(int(info.get("height", side)), int(info.get("width", side)))
+
+    @classmethod
+    def recognise(cls, seq_len: int, vocab_size: int | None, root: Path | None) -> MazeTask | None:
+        """A reference-built maze: 30x30 cells, vocabulary 6 (PAD and the five cell kinds)."""
+        return cls(30, 30) if seq_len == 900 and vocab_size == len(CHARS) + 1 else None
 
     @property
     def vocab_size(self) -> int:
@@ -480,6 +301,10 @@ class MazeTask:
     def verify(self, puzzle: np.ndarray, answer: np.ndarray) -> bool:
         """See `valid_optimal`."""
         return valid_optimal(puzzle, answer)
+
+    def verdict(self, puzzle: np.ndarray, answer: np.ndarray) -> list[str]:
+        """Whether the answer marks a valid shortest path."""
+        return ["a valid shortest path" if valid_optimal(puzzle, answer) else "NOT a valid shortest path from S to G"]
 
     def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """bool [N]: whether each prediction marks a valid shortest path of its input maze (labels unused)."""

@@ -13,16 +13,17 @@ Token encoding (the HRM/TRM layout): 0 = PAD (never produced), 1 = blank, digit 
 
 from __future__ import annotations
 
-import csv
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-import numba
 import numpy as np
 
 from latentloop.errors import LatentloopError, PuzzleError
+from latentloop.tasks.base import TaskDefaults, register
+from latentloop.tasks.sudoku_solver import grid_masks, minimize, search
 
 _SHAPES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}
 _SEPARATORS = str.maketrans("", "", "|+-")
@@ -237,187 +238,6 @@ def render(grid: np.ndarray, givens: np.ndarray | None = None, shape: SudokuShap
 
 
 # ----------------------------------------------------------------------------------------------
-# Numba core: flat candidate bitmasks
-
-
-@numba.njit(cache=True)
-def _popcount(x: int) -> int:
-    n = 0
-    while x:
-        x &= x - 1
-        n += 1
-    return n
-
-
-@numba.njit(cache=True)
-def _propagate(masks, done, units, peers, full):
-    """Naked + hidden singles to a fixpoint. Returns False on a contradiction."""
-    n = units.shape[1]
-    changed = True
-    while changed:
-        changed = False
-        for c in range(masks.size):
-            m = masks[c]
-            if m == 0:
-                return False
-            if done[c] == 0 and (m & (m - 1)) == 0:
-                done[c] = 1
-                for k in range(peers.shape[1]):
-                    p = peers[c, k]
-                    if masks[p] & m:
-                        masks[p] &= ~m
-                        if masks[p] == 0:
-                            return False
-                        changed = True
-        for u in range(units.shape[0]):
-            once = 0
-            twice = 0
-            for k in range(n):
-                m = masks[units[u, k]]
-                twice |= once & m
-                once |= m
-            if once != full:
-                return False
-            exactly = once & ~twice
-            while exactly:
-                b = exactly & -exactly
-                exactly ^= b
-                found = False
-                for k in range(n):
-                    c = units[u, k]
-                    if masks[c] & b:
-                        found = True
-                        if masks[c] != b:
-                            masks[c] = b
-                            changed = True
-                        break
-                if not found:
-                    return False
-    return True
-
-
-@numba.njit(cache=True)
-def _mrv(masks):
-    """Index of the unsolved cell with the fewest candidates (lowest index on ties), -1 if solved."""
-    best = -1
-    best_count = 1 << 30
-    for c in range(masks.size):
-        k = _popcount(masks[c])
-        if 1 < k < best_count:
-            best = c
-            best_count = k
-            if k == 2:
-                break
-    return best
-
-
-@numba.njit(cache=True)
-def _pick(remaining, rank_row):
-    """The candidate bit of ``remaining`` with the smallest rank."""
-    best = 0
-    best_rank = 1 << 30
-    for d in range(rank_row.size):
-        b = 1 << d
-        if remaining & b and rank_row[d] < best_rank:
-            best = b
-            best_rank = rank_row[d]
-    return best
-
-
-@numba.njit(cache=True)
-def _search(masks0, units, peers, rank, limit, solutions):
-    """Depth-first search from initial candidate masks.
-
-    Args:
-        masks0: int32 [cells] initial candidates.
-        units, peers: Tables from `_tables`.
-        rank: int64 [cells, size]; at a branch on cell c, digits are tried by ascending rank[c].
-        limit: Stop after this many solutions.
-        solutions: int64 [k, cells] output; row i receives the (i+1)-th solution found, for i < k
-            (digits 1..size).
-
-    Returns:
-        (number of solutions found up to limit, guesses).
-    """
-    cells = masks0.size
-    full = (1 << units.shape[1]) - 1
-    masks = np.empty((cells + 1, cells), np.int32)
-    done = np.zeros((cells + 1, cells), np.uint8)
-    branch_cell = np.zeros(cells + 1, np.int64)
-    remaining = np.zeros(cells + 1, np.int32)
-    masks[0] = masks0
-    count = 0
-    guesses = 0
-    depth = 0
-    ok = _propagate(masks[0], done[0], units, peers, full)
-    while True:
-        d = depth - 1
-        if ok:
-            c = _mrv(masks[depth])
-            if c < 0:
-                if count < solutions.shape[0]:
-                    for i in range(cells):
-                        m = masks[depth, i]
-                        digit = 0
-                        while m:
-                            m >>= 1
-                            digit += 1
-                        solutions[count, i] = digit
-                count += 1
-                if count >= limit:
-                    break
-            else:
-                branch_cell[depth] = c
-                remaining[depth] = masks[depth, c]
-                d = depth
-        while d >= 0 and remaining[d] == 0:
-            d -= 1
-        if d < 0:
-            break
-        c = branch_cell[d]
-        b = _pick(remaining[d], rank[c])
-        remaining[d] ^= b
-        if remaining[d] != 0:
-            guesses += 1
-        masks[d + 1] = masks[d]
-        done[d + 1] = done[d]
-        masks[d + 1, c] = b
-        depth = d + 1
-        ok = _propagate(masks[depth], done[depth], units, peers, full)
-    return count, guesses
-
-
-@numba.njit(cache=True)
-def _grid_masks(flat, size):
-    full = (1 << size) - 1
-    masks = np.empty(flat.size, np.int32)
-    for i in range(flat.size):
-        masks[i] = full if flat[i] == 0 else 1 << (flat[i] - 1)
-    return masks
-
-
-@numba.njit(cache=True)
-def _minimize(solution, cell_order, units, peers, rank):
-    """Removes clues of a full grid in ``cell_order`` while the puzzle keeps a unique solution.
-
-    A clue v at cell c can go iff no solution has another digit at c, which one limit-1 search with
-    v excluded at c decides.
-    """
-    size = units.shape[1]
-    puzzle = solution.copy()
-    scratch = np.zeros((1, solution.size), np.int64)
-    for c in cell_order:
-        v = puzzle[c]
-        puzzle[c] = 0
-        masks = _grid_masks(puzzle, size)
-        masks[c] &= ~(1 << (v - 1))
-        found, _ = _search(masks, units, peers, rank, 1, scratch)
-        if found:
-            puzzle[c] = v
-    return puzzle
-
-
-# ----------------------------------------------------------------------------------------------
 # Solving, counting, rating, generating
 
 
@@ -428,8 +248,8 @@ def _ascending_rank(shape: SudokuShape) -> np.ndarray:
 def _run_search(flat: np.ndarray, shape: SudokuShape, limit: int, rank: np.ndarray) -> tuple[int, np.ndarray, int]:
     units, peers = _tables(shape)
     solution = np.zeros((1, shape.cells), np.int64)
-    masks = _grid_masks(flat.astype(np.int64), shape.size)
-    count, guesses = _search(masks, units, peers, rank, limit, solution)
+    masks = grid_masks(flat.astype(np.int64), shape.size)
+    count, guesses = search(masks, units, peers, rank, limit, solution)
     return int(count), solution[0], int(guesses)
 
 
@@ -508,7 +328,7 @@ def generate(shape: SudokuShape, rng: np.random.Generator) -> tuple[np.ndarray, 
     solution = random_solution(shape, rng)
     units, peers = _tables(shape)
     order = rng.permutation(shape.cells).astype(np.int64)
-    flat = _minimize(solution.ravel().astype(np.int64), order, units, peers, _ascending_rank(shape))
+    flat = minimize(solution.ravel().astype(np.int64), order, units, peers, _ascending_rank(shape))
     return flat.astype(np.int8).reshape(shape.size, shape.size), solution
 
 
@@ -675,12 +495,29 @@ def decode(tokens: np.ndarray, shape: SudokuShape | None = None) -> np.ndarray:
     return digits.astype(np.int8).reshape(shape.size, shape.size)
 
 
+@register
 @dataclass(frozen=True)
-class SudokuTask:
+class SudokuTask(TaskDefaults):
     """The Sudoku `Task` for one box shape."""
 
     shape: SudokuShape
     name: str = "sudoku"
+    rating_name: ClassVar[str] = "rating (guesses)"
+    builder: ClassVar[str] = "latentloop.data.build_sudoku"
+    view: ClassVar[str] = "latentloop.viz.sudoku"
+
+    @classmethod
+    def from_metadata(cls, info: dict, seq_len: int, vocab_size: int | None) -> SudokuTask:
+        """The shape follows from the number of cells."""
+        return cls(shape_for_cells(seq_len))
+
+    @classmethod
+    def recognise(cls, seq_len: int, vocab_size: int | None, root: Path | None) -> SudokuTask | None:
+        """A reference-built Sudoku: 16, 36 or 81 cells with a vocabulary of PAD, blank and the digits."""
+        size = {16: 4, 36: 6, 81: 9}.get(seq_len)
+        if size is None or vocab_size not in (None, size + 2):
+            return None
+        return cls(shape_for_size(size))
 
     @property
     def seq_len(self) -> int:
@@ -693,12 +530,21 @@ class SudokuTask:
         return vocab_size(self.shape)
 
     def parse(self, text: str) -> np.ndarray:
-        """See `parse`."""
-        return parse(text, self.shape)
+        """See `parse`; the puzzle must also have exactly one solution."""
+        grid = parse(text.strip(), self.shape)
+        check_solvable(grid, self.shape)
+        return grid
 
     def render(self, grid: np.ndarray) -> str:
         """See `render`."""
         return render(grid, shape=self.shape)
+
+    def verdict(self, puzzle: np.ndarray, answer: np.ndarray) -> list[str]:
+        """The answer as one line, and whether it obeys the rules and keeps the givens."""
+        if verify(puzzle, answer, self.shape):
+            return [to_line(answer, self.shape), "valid"]
+        bad = int(violations(answer, self.shape).sum())
+        return [to_line(answer, self.shape), f"NOT valid ({bad} cells break a rule)"]
 
     def encode(self, grid: np.ndarray) -> np.ndarray:
         """See `encode`."""
@@ -718,74 +564,3 @@ class SudokuTask:
         puzzles = np.where((inputs >= 2) & (inputs <= n + 1), inputs - 1, 0).reshape(-1, n, n)
         answers = np.where((predictions >= 2) & (predictions <= n + 1), predictions - 1, 0).reshape(-1, n, n)
         return np.array([verify(p, a, self.shape) for p, a in zip(puzzles, answers, strict=True)], dtype=bool)
-
-
-# ----------------------------------------------------------------------------------------------
-# Readers
-
-
-def _open_text(path: Path):
-    try:
-        return path.open(newline="", encoding="utf-8")
-    except OSError as e:
-        raise PuzzleError(f"cannot read puzzle file {path}: {e.strerror}") from e
-
-
-def read_puzzle_lines(path: str | Path) -> list[tuple[int, str]]:
-    """Reads one puzzle per line, skipping blank lines and ``#`` comment lines.
-
-    Every puzzle is checked with `parse`; errors name the file and line number.
-
-    Returns:
-        (line number from 1, puzzle line stripped of surrounding whitespace) per puzzle.
-    """
-    path = Path(path)
-    puzzles = []
-    with _open_text(path) as f:
-        for number, raw in enumerate(f, start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            try:
-                parse(line)
-            except PuzzleError as e:
-                raise PuzzleError(f"{path}, line {number}: {e}") from None
-            puzzles.append((number, line))
-    return puzzles
-
-
-def read_puzzle_file(path: str | Path) -> list[str]:
-    """The puzzle lines of `read_puzzle_lines`, without their line numbers."""
-    return [line for _, line in read_puzzle_lines(path)]
-
-
-def read_reference_csv(path: str | Path) -> list[tuple[str, str, float]]:
-    """Reads the references' CSV (header ``source,q,a,rating`` or with ``question,answer``).
-
-    Each answer must be a full solution of its question. A missing rating column gives NaN.
-
-    Returns:
-        (question, answer, rating) per row.
-    """
-    path = Path(path)
-    rows = []
-    with _open_text(path) as f:
-        reader = csv.DictReader(f)
-        fields = set(reader.fieldnames or [])
-        keys = next((k for k in (("q", "a"), ("question", "answer")) if set(k) <= fields), None)
-        if keys is None:
-            raise PuzzleError(f"{path}: header needs columns q,a or question,answer; found {sorted(fields)}")
-        for row in reader:
-            where = f"{path}, line {reader.line_num}"
-            try:
-                question, answer = row[keys[0]].strip(), row[keys[1]].strip()
-                q = parse(question)
-                if not verify(q, parse(answer, shape_for_size(q.shape[0]))):
-                    raise PuzzleError("answer does not solve the question")
-                rating = float(row["rating"]) if row.get("rating") not in (None, "") else float("nan")
-            except PuzzleError as e:
-                raise PuzzleError(f"{where}: {e}") from None
-            except (ValueError, AttributeError) as e:
-                raise PuzzleError(f"{where}: malformed row ({e})") from None
-            rows.append((question, answer, rating))
-    return rows

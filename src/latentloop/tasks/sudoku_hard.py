@@ -33,15 +33,8 @@ import numba
 import numpy as np
 
 from latentloop.errors import LatentloopError, PuzzleError
-from latentloop.tasks.sudoku import (
-    SudokuShape,
-    _check_grid,
-    _grid_masks,
-    _minimize,
-    _search,
-    _tables,
-    shape_for_size,
-)
+from latentloop.tasks.sudoku import SudokuShape, _check_grid, _tables, shape_for_size
+from latentloop.tasks.sudoku_solver import grid_masks, minimize, search
 
 SUDOKU9 = shape_for_size(9)
 
@@ -150,7 +143,7 @@ def _rate(flat, transforms, units, peers, box_rows, box_cols):
     total = 0
     for _ in range(transforms):
         moved = _random_transform(flat, box_rows, box_cols)
-        total += _search(_grid_masks(moved, size), units, peers, asc, 1, scratch)[1]
+        total += search(grid_masks(moved, size), units, peers, asc, 1, scratch)[1]
     return total / transforms
 
 
@@ -168,8 +161,8 @@ def _random_minimal(units, peers):
     """(puzzle, solution) flat int64: a random full grid minimised in random cell order."""
     cells, size = peers.shape[0], units.shape[1]
     solution = np.zeros((1, cells), np.int64)
-    _search(_grid_masks(np.zeros(cells, np.int64), size), units, peers, _random_rank(cells, size), 1, solution)
-    puzzle = _minimize(solution[0], np.random.permutation(cells), units, peers, _ascending(cells, size))
+    search(grid_masks(np.zeros(cells, np.int64), size), units, peers, _random_rank(cells, size), 1, solution)
+    puzzle = minimize(solution[0], np.random.permutation(cells), units, peers, _ascending(cells, size))
     return puzzle, solution[0]
 
 
@@ -196,15 +189,15 @@ def _neighbour(parent, units, peers, asc):
     clues = np.nonzero(puzzle)[0]
     puzzle[clues[np.random.randint(clues.size)]] = 0
     found = np.zeros((2, cells), np.int64)
-    _search(_grid_masks(puzzle, size), units, peers, _random_rank(cells, size), 1, found)
+    search(grid_masks(puzzle, size), units, peers, _random_rank(cells, size), 1, found)
     solution = found[0].copy()
-    while _search(_grid_masks(puzzle, size), units, peers, asc, 2, found)[0] > 1:
+    while search(grid_masks(puzzle, size), units, peers, asc, 2, found)[0] > 1:
         other = found[1] if (found[0] == solution).all() else found[0]
         differ = np.nonzero(other != solution)[0]
         cell = differ[np.random.randint(differ.size)]
         puzzle[cell] = solution[cell]
     clues = np.nonzero(puzzle)[0]
-    return _minimize(puzzle, clues[np.random.permutation(clues.size)], units, peers, asc), solution
+    return minimize(puzzle, clues[np.random.permutation(clues.size)], units, peers, asc), solution
 
 
 @numba.njit(cache=True)

@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from latentloop.errors import CheckpointError
 
 FORMAT_VERSION = 1
+_PREFIX = "step_"  # a checkpoint directory is step_ + the zero-padded training step
 
 
 def _flatten_optimizer(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict, dict]:
@@ -61,7 +62,7 @@ def save_checkpoint(
     """Write checkpoint `step` atomically; keep the newest `keep` (0 = all) plus the one marked best."""
     root = Path(run_dir) / "checkpoints"
     root.mkdir(parents=True, exist_ok=True)
-    name = f"step_{step:07d}"
+    name = f"{_PREFIX}{step:07d}"
     tmp = root / f".tmp-{name}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -92,7 +93,7 @@ def save_checkpoint(
         ) from None
     if keep:
         protected = (root / "best").read_text().strip() if (root / "best").is_file() else ""
-        for old in [p for p in sorted(root.glob("step_*"))[:-keep] if p.name != protected]:
+        for old in [p for p in sorted(root.glob(f"{_PREFIX}*"))[:-keep] if p.name != protected]:
             shutil.rmtree(old, ignore_errors=True)
     return final
 
@@ -115,11 +116,15 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def check_model_config(saved: dict | None, current: dict, where: Path) -> None:
-    """Fail with the first model field whose value differs from the checkpoint's."""
+    """Fail with the first model field whose value differs from the checkpoint's (a field the checkpoint's
+    version did not have counts at its default)."""
     if not saved:
         return
+    from latentloop.config import ModelConfig, to_dict
+
+    defaults = to_dict(ModelConfig())
     for key in sorted(set(saved) | set(current)):
-        if saved.get(key) != current.get(key):
+        if saved.get(key, defaults.get(key)) != current.get(key):
             raise CheckpointError(
                 f"checkpoint {where} was trained with model.{key}={saved.get(key)!r}, "
                 f"but the config has model.{key}={current.get(key)!r}"
@@ -133,8 +138,56 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
         path = root / pointer.read_text().strip()
         if path.is_dir():
             return path
-    steps = sorted(root.glob("step_*")) if root.is_dir() else []
+    steps = sorted(root.glob(f"{_PREFIX}*")) if root.is_dir() else []
     return steps[-1] if steps else None
+
+
+def checkpoint_steps(run_dir: Path) -> dict[int, Path]:
+    """Every complete checkpoint of a run by training step, oldest first (empty when there is none)."""
+    root = Path(run_dir) / "checkpoints"
+    found = {}
+    for path in root.glob(f"{_PREFIX}*") if root.is_dir() else ():
+        digits = path.name[len(_PREFIX) :]
+        if digits.isdigit() and path.is_dir():
+            found[int(digits)] = path
+    return dict(sorted(found.items()))
+
+
+def checkpoint_at(run_dir: Path, step: int) -> Path:
+    """The checkpoint of `run_dir` written at training step `step`.
+
+    Raises:
+        CheckpointError: The run has no checkpoint at that step (the message lists the steps it has).
+    """
+    steps = checkpoint_steps(run_dir)
+    if step not in steps:
+        have = ", ".join(map(str, steps)) or "none"
+        raise CheckpointError(f"{run_dir} has no checkpoint at step {step} (checkpoints at steps: {have})")
+    return steps[step]
+
+
+def select_checkpoints(run_dir: Path, spec: str) -> list[int]:
+    """The training steps named by `spec`, ascending: ``all`` (every checkpoint kept), ``last`` (the latest),
+    or a comma-separated list of steps.
+
+    Raises:
+        CheckpointError: The run has no checkpoint, the spec is malformed, or a listed step has no checkpoint.
+    """
+    steps = checkpoint_steps(run_dir)
+    if not steps:
+        raise CheckpointError(f"{run_dir} has no checkpoint yet")
+    if spec == "all":
+        return list(steps)
+    if spec == "last":
+        latest = latest_checkpoint(run_dir)
+        return [next((step for step, path in steps.items() if path == latest), max(steps))]
+    try:
+        chosen = sorted({int(part) for part in spec.split(",")})
+    except ValueError:
+        raise CheckpointError(f"checkpoints {spec!r}: expected all, last or steps like 1000,2000") from None
+    for step in chosen:
+        checkpoint_at(run_dir, step)
+    return chosen
 
 
 def load_checkpoint(path: Path) -> dict:

@@ -179,12 +179,46 @@ def step_metrics(carry: Carry, loss: LossOutput, dist_info: Dist | None = None) 
     return metrics
 
 
-def total_steps(cfg: RunConfig, train: Split) -> int:
-    t = cfg.train
-    if t.max_steps:
-        return t.max_steps
+def epochs_to_steps(cfg: RunConfig, train: Split, epochs: int) -> int:
+    """Optimizer steps of `epochs` passes over the training groups, as the references count them (at least 1)."""
     meta = train.metadata
-    return max(1, int(t.epochs * meta.total_groups * meta.mean_puzzle_examples / t.global_batch_size))
+    return max(1, int(epochs * meta.total_groups * meta.mean_puzzle_examples / cfg.train.global_batch_size))
+
+
+def total_steps(cfg: RunConfig, train: Split, flops_per_step: float = 0.0) -> int:
+    """train.max_flops / FLOPs per step, else train.max_steps, else train.epochs converted to optimizer steps."""
+    t = cfg.train
+    if t.max_flops:
+        return max(1, int(t.max_flops // flops_per_step))
+    return t.max_steps or epochs_to_steps(cfg, train, t.epochs)
+
+
+def flops_per_step(model: Reasoner, cfg: RunConfig, world_size: int = 1) -> float:
+    """Model FLOPs of one training step of the global batch (one supervision step for every slot, HRM's extra
+    target step included, and the backward), counted on a copy of the model on the meta device (no arithmetic)."""
+    import copy
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    probe = copy.deepcopy(model).to("meta")
+    B, L = cfg.train.global_batch_size // world_size, model.seq_len
+
+    def full(shape: tuple[int, ...], dtype: torch.dtype, value: int = 1) -> torch.Tensor:
+        return torch.full(shape, value, dtype=dtype, device="meta")
+
+    batch = Batch(
+        full((B, L), torch.int32), full((B, L), torch.int64), full((B,), torch.int32, 0), full((B,), torch.bool)
+    )
+    with FlopCounterMode(display=False) as counter:
+        _, loss = supervision_step(probe, Carry.start(probe, batch), batch, cfg)
+        loss.total.backward()
+    return float(counter.get_total_flops()) * world_size
+
+
+def eval_interval_steps(cfg: RunConfig, train: Split) -> int:
+    """Optimizer steps between evaluations: train.eval_interval, or train.eval_interval_epochs converted; 0 = none."""
+    t = cfg.train
+    return epochs_to_steps(cfg, train, t.eval_interval_epochs) if t.eval_interval_epochs else t.eval_interval
 
 
 def build_model(cfg: RunConfig, split: Split) -> Reasoner:
@@ -215,6 +249,8 @@ class Trainer:
             self.test_split = None  # e.g. `data build sudoku --test 0`: nothing to evaluate on
         torch.manual_seed(t.seed)  # identical initial weights and random streams on every rank
         self.model = build_model(cfg, self.train_split).to(self.device)
+        # counted only for a FLOP budget (the count costs a few seconds): before compiling, on a meta copy
+        self.flops_per_step = flops_per_step(self.model, cfg, self.dist.world_size) if t.max_flops else 0.0
         if t.compile:
             for stack in self.model.stacks.values():
                 stack.compile()
@@ -232,7 +268,7 @@ class Trainer:
         self.stream = TrainStream(self.train_split, t.global_batch_size, t.seed, self.dist.rank, self.dist.world_size)
         # Halting exploration: the same stream on every rank, drawn for the global batch (see halt_decision).
         self.generator = torch.Generator(device=self.device).manual_seed(t.seed + 1000)
-        self.total_steps = total_steps(cfg, self.train_split)
+        self.total_steps = total_steps(cfg, self.train_split, self.flops_per_step)
         self.step = 0
         self.elapsed = 0.0
         self.best_exact = -1.0  # best test exact accuracy seen at an evaluation
@@ -351,10 +387,10 @@ class Trainer:
         shown = {"acc": "-", "exact": "-"}
         interrupted = False
         while self.step < self.total_steps:
-            interrupted, over_budget = stop.requested, bool(t.time_budget_s) and self.elapsed >= t.time_budget_s
+            interrupted = stop.requested
             if self.dist.active:  # every rank stops at the same step, or the collectives would hang
-                interrupted, over_budget = any_rank([interrupted, over_budget], self.device)
-            if interrupted or over_budget:
+                interrupted = any_rank([interrupted], self.device)[0]
+            if interrupted:
                 break
             tick = time.perf_counter()
             # 1. refill halted slots and run one supervision step
@@ -399,13 +435,19 @@ class Trainer:
                 window_examples, window_start = 0, now
                 record = {f"train/{k}": v for k, v in metrics.items()}
                 record.update({"train/lr": lr, "train/examples_per_s": rate, "time_s": self.elapsed})
+                if self.flops_per_step:
+                    record["train/flops"] = self.step * self.flops_per_step
                 log.write(self.step, record)
                 bar.set_postfix(
                     loss=f"{metrics['loss'] / t.global_batch_size:.3f}",
                     **shown,
                     ex_s=f"{rate:.0f}",
                 )
-            if t.eval_interval and self.step % t.eval_interval == 0 and self.step < self.total_steps:
+            if (
+                (every := eval_interval_steps(self.cfg, self.train_split))
+                and self.step % every == 0
+                and self.step < self.total_steps
+            ):
                 checkpoint = self.save()
                 last_eval = self._eval_and_log(log, checkpoint)
                 window_examples, window_start = 0, time.perf_counter()  # keep eval out of the rate

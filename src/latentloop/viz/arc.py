@@ -1,4 +1,4 @@
-"""An ARC test input, the predicted output grid after each supervision step, and the target.
+"""The ARC view: a test input, the predicted output grid after each supervision step, and the target.
 
 Colours are the standard ARC palette (0 black, 1 blue, 2 red, 3 green, 4 yellow, 5 grey,
 6 magenta, 7 orange, 8 light blue, 9 maroon). A prediction may be an empty 0x0 array when the
@@ -7,7 +7,7 @@ model produced no valid grid; its panel says "no valid grid".
 
 from __future__ import annotations
 
-from functools import partial
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -16,7 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from latentloop.viz.gif import MAX_PANELS, Panel, save_gif, save_strip, show_codes
+from latentloop.viz.figures import show_codes
+from latentloop.viz.terminal import RESET
 
 PALETTE = (
     "#000000",
@@ -30,11 +31,27 @@ PALETTE = (
     "#7fdbff",
     "#870c25",
 )
+ARC_BG = (16, 27, 196, 40, 226, 245, 201, 208, 45, 88)  # the palette as xterm-256 background colours
 NO_GRID = "no valid grid"
 PANEL = (2.2, 2.4)  # inches per grid
+INPUT_TITLE, TARGET_TITLE = "input", "target"
+LEGEND = "Standard ARC palette; an empty prediction means the model produced no valid grid."
+HTML_CELL_MAX = 22
+HTML_CSS = """
+.arc td { border: 1px solid #555; }
+.a0 { background: #000; } .a1 { background: #0074d9; } .a2 { background: #ff4136; } .a3 { background: #2ecc40; }
+.a4 { background: #ffdc00; } .a5 { background: #aaa; } .a6 { background: #f012be; } .a7 { background: #ff851b; }
+.a8 { background: #7fdbff; } .a9 { background: #870c25; }
+"""
 
 
-def draw_arc(ax: plt.Axes, grid: np.ndarray, title: str = "") -> bool:
+def draw(
+    ax: plt.Axes,
+    grid: np.ndarray,
+    puzzle: np.ndarray | None = None,
+    previous: np.ndarray | None = None,
+    title: str = "",
+) -> bool:
     """Draw one ARC grid on `ax` (or "no valid grid" for an empty one); returns whether a grid was drawn."""
     grid = np.asarray(grid)
     if grid.size == 0:
@@ -50,7 +67,8 @@ def draw_arc(ax: plt.Axes, grid: np.ndarray, title: str = "") -> bool:
     return True
 
 
-def _step_title(grid: np.ndarray, target: np.ndarray | None, t: int) -> str:
+def step_title(puzzle: np.ndarray, grid: np.ndarray, target: np.ndarray | None, t: int) -> str:
+    grid = np.asarray(grid)
     if grid.size == 0:
         verdict = "no grid"
     elif target is None:
@@ -63,32 +81,40 @@ def _step_title(grid: np.ndarray, target: np.ndarray | None, t: int) -> str:
     return f"step {t + 1} ({verdict})"
 
 
-def _step_panel(steps: list[np.ndarray], target: np.ndarray | None, t: int) -> Panel:
-    grid = np.asarray(steps[t])
-    return partial(draw_arc, grid=grid, title=_step_title(grid, target, t))
+def terminal_text(grid: np.ndarray, puzzle: np.ndarray | None, previous: np.ndarray | None, colour: bool) -> str:
+    """One coloured cell (two spaces) per value, or the digits without colour."""
+    g = np.asarray(grid)
+    if g.size == 0:
+        return f"({NO_GRID})"
+    if not colour:
+        return "\n".join(" ".join(str(int(v)) for v in row) for row in g)
+    return "\n".join("".join(f"\x1b[48;5;{ARC_BG[int(v)]}m  " for v in row) + RESET for row in g)
 
 
-def _context(puzzle: np.ndarray, target: np.ndarray | None) -> tuple[Panel, list[Panel]]:
-    first = partial(draw_arc, grid=puzzle, title="input")
-    return first, [] if target is None else [partial(draw_arc, grid=target, title="target")]
+def html_cells(grid: np.ndarray, puzzle: np.ndarray, previous: np.ndarray | None) -> list[list[list[str]]]:
+    return [[["", f"a{v}"] for v in row] for row in np.asarray(grid).tolist()]
 
 
-def trajectory_figure(
-    puzzle: np.ndarray,
-    steps: list[np.ndarray],
-    path: Path,
-    target: np.ndarray | None = None,
-    max_panels: int = MAX_PANELS,
-) -> Path:
-    """Save a PNG strip: the input, the prediction after each step (at most `max_panels`), the target."""
-    target = None if target is None else np.asarray(target)
-    first, last = _context(puzzle, target)
-    panels = [_step_panel(steps, target, t) for t in range(min(max_panels, len(steps)))]
-    return save_strip([first, *panels, *last], path, PANEL)
+def solve_text(run, text: str, path: Path, steps: int | None, trace: bool, colour: bool) -> None:
+    """`latentloop solve` on an ARC task file: every test input solved by voting over the task's variants in the
+    run's dataset (`latentloop.api.solve_arc`), with the two attempts printed."""
+    from latentloop.api import solve_arc
+    from latentloop.viz.views import trace_text
 
-
-def trajectory_gif(puzzle: np.ndarray, steps: list[np.ndarray], path: Path, target: np.ndarray | None = None) -> Path:
-    """Save an animated GIF, one frame per supervision step: input | prediction | target."""
-    target = None if target is None else np.asarray(target)
-    first, last = _context(puzzle, target)
-    return save_gif([[first, _step_panel(steps, target, t), *last] for t in range(len(steps))], path, PANEL)
+    stem = path.stem if path.suffix == ".json" and path.is_file() else None
+    task_id, answers = solve_arc(run, text, task_id=stem, steps=steps)
+    if task_id is None:
+        print("note: this task is not in the run's dataset; without its puzzle embedding the answer is a guess")
+    else:
+        print(f"task {task_id}")
+    for j, ans in enumerate(answers):
+        print(f"test input {j + 1}: {ans.variants} variant(s) voted, {ans.candidates} distinct grid(s)")
+        if trace:
+            print(trace_text(sys.modules[__name__], ans.trajectory, colour))
+        for a, (grid, votes) in enumerate(zip(ans.attempts, ans.votes, strict=True)):
+            print(f"attempt {a + 1} ({votes} vote(s)), {grid.shape[0]}x{grid.shape[1]}:")
+            print(terminal_text(grid, None, None, colour))
+        if not ans.attempts:
+            print("no variant produced a valid grid")
+        if ans.correct is not None:
+            print("right (pass@2)" if ans.correct else "wrong: neither attempt equals the task's test output")

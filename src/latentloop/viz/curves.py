@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from latentloop.viz.sudoku import save_figure
+from latentloop.viz.figures import save_figure
 
 
 def _smooth(values: list[float], k: int = 5) -> np.ndarray:

@@ -5,7 +5,7 @@ forbids any other source, so the page works from file:// with no network. Each t
 viewer with Prev/Next buttons and a slider; the grid is an HTML table drawn by a small plain script.
 
 A trajectory is a dict:
-    task        "sudoku" | "maze" | "arc"
+    task        the task's name (a registered task; its view draws the cells)
     name        str, shown as the viewer's heading
     puzzle      grid (list of lists or array): the input
     steps       [grid, ...]: the model's answer after each supervision step (an ARC grid may be empty)
@@ -27,169 +27,23 @@ import numbers
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from latentloop.tasks import sudoku
+from latentloop.tasks import registered
+from latentloop.viz.views import view_of
 
-TASKS = ("sudoku", "maze", "arc")
 MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
-LEGEND = {
-    "sudoku": "Givens bold, the model's digits blue, digits that break a rule red, cells changed since the "
-    "previous step on yellow.",
-    "maze": "Walls dark, start green, goal red, path blue; cells changed since the previous step outlined orange.",
-    "arc": "Standard ARC palette; an empty prediction means the model produced no valid grid.",
-}
 
-CSS = """
-:root { --ink: #1d2330; --muted: #667085; --line: #d0d5dd; --ok: #1a7f37; --bad: #c62828; }
-* { box-sizing: border-box; }
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: var(--ink);
-  margin: 0 auto; max-width: 1200px; padding: 24px; line-height: 1.45; background: #fafbfc; }
-h1 { margin: 0 0 16px; font-size: 1.6rem; } h2 { margin: 28px 0 10px; font-size: 1.2rem; }
-section.card, details.card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px;
-  margin: 12px 0; }
-table.metrics { border-collapse: collapse; font-size: 0.9rem; }
-table.metrics th, table.metrics td { border-bottom: 1px solid var(--line); padding: 5px 10px; text-align: left; }
-table.metrics td.num { text-align: right; font-variant-numeric: tabular-nums; }
-pre { background: #f4f5f7; padding: 10px; border-radius: 6px; overflow: auto; font-size: 0.82rem; }
-.figures { display: flex; flex-wrap: wrap; gap: 12px; }
-figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 8px;
-  max-width: 100%; }
-figure img { max-width: 100%; height: auto; display: block; }
-figcaption { color: var(--muted); font-size: 0.85rem; margin-top: 4px; }
-.legend { color: var(--muted); font-size: 0.85rem; margin: 2px 0 10px; }
-.panels { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
-.panel h3 { margin: 0 0 6px; font-size: 0.9rem; font-weight: 600; }
-.grid table { border-collapse: collapse; }
-.grid td { width: var(--cell); height: var(--cell); padding: 0; text-align: center; vertical-align: middle;
-  font-size: calc(var(--cell) * 0.55); border: 1px solid #999; }
-.grid .nogrid { color: var(--muted); font-style: italic; padding: 20px; border: 1px dashed var(--line); margin: 0; }
-.sudoku td { border: 1px solid #bbb; color: #1f5fbf; }
-.sudoku td.given { color: #000; font-weight: 700; } .sudoku td.bad { color: #d62728; font-weight: 700; }
-.sudoku td.chg { background: #fff2a8; }
-.sudoku td.br { border-right: 2px solid #000; } .sudoku td.bb { border-bottom: 2px solid #000; }
-.sudoku table { border: 2px solid #000; }
-.maze td { border: none; } .maze td.chg { box-shadow: inset 0 0 0 2px #ff9f1c; }
-.m0 { background: #262626; } .m1 { background: #fff; } .m2 { background: #2ca02c; } .m3 { background: #d62728; }
-.m4 { background: #1f77b4; } .m5 { background: #e377c2; }
-.arc td { border: 1px solid #555; }
-.a0 { background: #000; } .a1 { background: #0074d9; } .a2 { background: #ff4136; } .a3 { background: #2ecc40; }
-.a4 { background: #ffdc00; } .a5 { background: #aaa; } .a6 { background: #f012be; } .a7 { background: #ff851b; }
-.a8 { background: #7fdbff; } .a9 { background: #870c25; }
-.controls { display: flex; flex-wrap: wrap; align-items: center; gap: 10px; margin-top: 12px; }
-.controls button { font: inherit; padding: 3px 12px; border: 1px solid var(--line); border-radius: 6px;
-  background: #fff; cursor: pointer; } .controls button:disabled { opacity: 0.4; cursor: default; }
-.controls input[type=range] { width: min(320px, 60vw); }
-.label { font-weight: 600; min-width: 7em; }
-.badge { border-radius: 10px; padding: 1px 9px; font-size: 0.85rem; color: #fff; background: var(--muted); }
-.badge.yes { background: var(--ok); } .badge.no { background: var(--bad); } .badge.halt { background: #6941c6; }
-.qbar { display: inline-block; width: 80px; height: 8px; background: #eee; border-radius: 4px; vertical-align: middle; }
-.qbar span { display: block; height: 100%; background: #6941c6; border-radius: 4px; }
-.timeline { display: flex; gap: 3px; margin-top: 10px; }
-.timeline i { width: 16px; height: 16px; border-radius: 2px; background: #d0d5dd; cursor: pointer; }
-.timeline i.yes { background: #7bc88f; } .timeline i.no { background: #f1a1a1; }
-.timeline i.halt { outline: 2px solid #6941c6; } .timeline i.now { transform: scale(1.35); }
-"""
 
-JS = """
-(() => {
-  "use strict";
-  const data = JSON.parse(document.getElementById("latentloop-data").textContent);
-  const hook = (root, id) => root.querySelector(`[data-testid="${id}"]`);
-
-  function cellSize(task, grid) {
-    const side = Math.max(grid.length, grid[0].length);
-    return Math.max(6, Math.min(task === "sudoku" ? 30 : 22, Math.floor(330 / side)));
-  }
-
-  function classes(traj, grid, r, c, prev, bad) {
-    const v = grid[r][c], out = [];
-    const changed = prev && prev.length === grid.length && prev[r] && prev[r][c] !== v;
-    if (traj.task === "sudoku") {
-      if (traj.puzzle[r][c]) out.push("given");
-      if (bad && bad.has(r * grid.length + c)) out.push("bad");
-      if (changed) out.push("chg");
-      if ((c + 1) % traj.box[1] === 0 && c + 1 < grid.length) out.push("br");
-      if ((r + 1) % traj.box[0] === 0 && r + 1 < grid.length) out.push("bb");
-    } else if (traj.task === "maze") {
-      out.push("m" + (v >= 0 && v <= 4 ? v : 5));
-      if (changed) out.push("chg");
-    } else {
-      out.push("a" + v);
-    }
-    return out;
-  }
-
-  function drawGrid(box, traj, grid, prev, bad) {
-    box.replaceChildren();
-    if (!grid || !grid.length || !grid[0].length) {
-      const p = document.createElement("p");
-      p.className = "nogrid";
-      p.textContent = "no valid grid";
-      box.append(p);
-      return;
-    }
-    const table = document.createElement("table");
-    table.style.setProperty("--cell", cellSize(traj.task, grid) + "px");
-    grid.forEach((row, r) => {
-      const tr = table.insertRow();
-      row.forEach((v, c) => {
-        const td = tr.insertCell();
-        td.dataset.v = v;
-        td.className = classes(traj, grid, r, c, prev, bad).join(" ");
-        if (traj.task === "sudoku" && v) td.textContent = v;
-      });
-    });
-    box.append(table);
-  }
-
-  function viewer(root, traj, i) {
-    const n = traj.steps.length;
-    const slider = hook(root, `step-slider-${i}`), grid = hook(root, `grid-${i}`);
-    const prev = hook(root, `prev-${i}`), next = hook(root, `next-${i}`);
-    const dots = Array.from(root.querySelectorAll(".timeline i"));
-    drawGrid(hook(root, `input-grid-${i}`), traj, traj.puzzle, null, null);
-    const target = hook(root, `target-grid-${i}`);
-    if (target) drawGrid(target, traj, traj.target, null, null);
-    let current = 0;
-    function show(k) {
-      k = Math.max(0, Math.min(n - 1, k));
-      const bad = traj.bad ? new Set(traj.bad[k]) : null;
-      drawGrid(grid, traj, traj.steps[k], k ? traj.steps[k - 1] : traj.puzzle, bad);
-      grid.dataset.step = k + 1;
-      slider.value = k + 1;
-      hook(root, `step-label-${i}`).textContent = `step ${k + 1} / ${n}`;
-      hook(root, `grid-title-${i}`).textContent = `step ${k + 1}`;
-      prev.disabled = k === 0;
-      next.disabled = k === n - 1;
-      const ok = traj.correct ? traj.correct[k] : null, badge = hook(root, `step-correct-${i}`);
-      badge.textContent = ok === null ? "correctness unknown" : ok ? "correct" : "wrong";
-      badge.className = "badge " + (ok === null ? "" : ok ? "yes" : "no");
-      const q = traj.q_halt ? traj.q_halt[k] : null;
-      hook(root, `step-qhalt-${i}`).textContent = q === null ? "p(halt) n/a" : `p(halt) = ${q.toFixed(3)}`;
-      hook(root, `qbar-${i}`).style.width = `${Math.round(100 * Math.max(0, Math.min(1, q || 0)))}%`;
-      hook(root, `halted-${i}`).hidden = traj.halt_step !== k + 1;
-      dots.forEach((d, j) => d.classList.toggle("now", j === k));
-      current = k;
-    }
-    prev.addEventListener("click", () => show(current - 1));
-    next.addEventListener("click", () => show(current + 1));
-    slider.addEventListener("input", () => show(Number(slider.value) - 1));
-    dots.forEach((d, j) => d.addEventListener("click", () => show(j)));
-    show(0);
-  }
-
-  document.querySelectorAll("[data-trajectory]").forEach((root) => {
-    const i = Number(root.dataset.trajectory);
-    viewer(root, data[i], i);
-  });
-})();
-"""
+def _static(name: str) -> str:
+    """A package data file of the report (viz/static/)."""
+    return (resources.files("latentloop.viz") / "static" / name).read_text(encoding="utf-8")
 
 
 def _grid(value: Any, where: str) -> list[list[int]]:
@@ -212,29 +66,41 @@ def _per_step(values: Sequence | None, where: str, n: int, cast: type) -> list |
 
 
 def trajectory_payload(traj: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON the viewer reads for one trajectory: validated grids, per-step data, Sudoku violations."""
+    """The JSON the viewer reads for one trajectory: validated grids, per-step data, and every grid's cells
+    (text and CSS classes) as the task's view draws them."""
     name = str(traj.get("name", "trajectory"))
-    if traj.get("task") not in TASKS:
-        raise ValueError(f"trajectory {name!r}: task must be one of {', '.join(TASKS)}, got {traj.get('task')!r}")
+    tasks = registered()
+    if traj.get("task") not in tasks:
+        raise ValueError(f"trajectory {name!r}: task must be one of {', '.join(tasks)}, got {traj.get('task')!r}")
     if traj.get("steps") is None or len(traj["steps"]) == 0:
         raise ValueError(f"trajectory {name!r}: needs at least one step")
+    view = view_of(tasks[traj["task"]])
     steps = [_grid(g, f"trajectory {name!r} step {t + 1}") for t, g in enumerate(traj["steps"])]
-    target = traj.get("target")
-    out: dict[str, Any] = {
+    puzzle = _grid(traj["puzzle"], f"trajectory {name!r} puzzle")
+    target = None if traj.get("target") is None else _grid(traj["target"], f"trajectory {name!r} target")
+
+    def cells(grid: list, previous: list | None) -> list:
+        if not grid:
+            return []
+        return view.html_cells(np.array(grid), np.array(puzzle), None if previous is None else np.array(previous))
+
+    return {
         "task": traj["task"],
         "name": name,
-        "puzzle": _grid(traj["puzzle"], f"trajectory {name!r} puzzle"),
+        "puzzle": puzzle,
         "steps": steps,
-        "target": None if target is None else _grid(target, f"trajectory {name!r} target"),
+        "target": target,
         "q_halt": _per_step(traj.get("q_halt"), f"trajectory {name!r} q_halt", len(steps), float),
         "correct": _per_step(traj.get("correct"), f"trajectory {name!r} correct", len(steps), bool),
         "halt_step": None if traj.get("halt_step") is None else int(traj["halt_step"]),
+        "cell_max": int(view.HTML_CELL_MAX),
+        "legend": view.LEGEND,
+        "cells": {
+            "puzzle": cells(puzzle, None),
+            "steps": [cells(g, steps[t - 1] if t else puzzle) for t, g in enumerate(steps)],
+            "target": None if target is None else cells(target, None),
+        },
     }
-    if traj["task"] == "sudoku":
-        shape = sudoku.shape_for_size(len(out["puzzle"]))
-        out["box"] = [shape.box_rows, shape.box_cols]
-        out["bad"] = [np.flatnonzero(sudoku.violations(np.array(g), shape)).tolist() for g in steps]
-    return out
 
 
 def _json_for_script(value: Any) -> str:
@@ -321,7 +187,7 @@ def _viewer(i: int, traj: Mapping[str, Any]) -> str:
     return f"""
 <section class="card {traj["task"]}" data-trajectory="{i}" data-testid="trajectory-{i}">
   <h3>{html.escape(traj["name"])} <span class="legend">({traj["task"]}, {n} steps, {halted})</span></h3>
-  <p class="legend">{html.escape(LEGEND[traj["task"]])}</p>
+  <p class="legend">{html.escape(traj["legend"])}</p>
   <div class="panels">
     <div class="panel"><h3>input</h3><div class="grid" data-testid="input-grid-{i}"></div></div>
     <div class="panel"><h3 data-testid="grid-title-{i}">step 1</h3><div class="grid" data-testid="grid-{i}"></div></div>
@@ -342,6 +208,8 @@ def _viewer(i: int, traj: Mapping[str, Any]) -> str:
 
 
 def _page(title: str, sections: Iterable[str], data: list[dict[str, Any]]) -> str:
+    views = dict.fromkeys(view_of(registered()[t["task"]]) for t in data)
+    css = _static("report.css") + "".join(v.HTML_CSS for v in views)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -349,13 +217,13 @@ def _page(title: str, sections: Iterable[str], data: list[dict[str, Any]]) -> st
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
-<style>{CSS}</style>
+<style>{css}</style>
 </head>
 <body>
 <h1>{html.escape(title)}</h1>
 {"".join(sections)}
 <script type="application/json" id="latentloop-data">{_json_for_script(data)}</script>
-<script>{JS}</script>
+<script>{_static("report.js")}</script>
 </body>
 </html>
 """

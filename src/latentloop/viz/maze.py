@@ -1,4 +1,4 @@
-"""A maze being solved: the input, the predicted path after each supervision step, the target path.
+"""The maze view: the input, the predicted path after each supervision step, the target path.
 
 Walls are dark, open cells white, the start green, the goal red and path cells blue; cells whose
 code changed since the previous step are outlined in orange. Codes follow `latentloop.tasks.maze`
@@ -7,40 +7,53 @@ code changed since the previous step are outlined in orange. Codes follow `laten
 
 from __future__ import annotations
 
-from functools import partial
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from latentloop.viz.gif import MAX_PANELS, Panel, changed_cells, save_gif, save_strip, show_codes
+from latentloop.tasks.maze import CHARS, PATH
+from latentloop.viz.figures import changed_cells, show_codes
+from latentloop.viz.terminal import BOLD, GREEN, paint
 
 COLOURS = ("#262626", "#ffffff", "#2ca02c", "#d62728", "#1f77b4", "#e377c2")  # wall open S G path unknown
-PATH = 4
 CHANGED = "#ff9f1c"
 PANEL = (2.4, 2.6)  # inches per grid
 LINED_SIDE = 15  # larger mazes are drawn without cell lines
+INPUT_TITLE, TARGET_TITLE = "maze", "target path"
+LEGEND = "Walls dark, start green, goal red, path blue; cells changed since the previous step outlined orange."
+HTML_CELL_MAX = 22
+HTML_CSS = """
+.maze td { border: none; } .maze td.chg { box-shadow: inset 0 0 0 2px #ff9f1c; }
+.m0 { background: #262626; } .m1 { background: #fff; } .m2 { background: #2ca02c; } .m3 { background: #d62728; }
+.m4 { background: #1f77b4; } .m5 { background: #e377c2; }
+"""
 
 
-def draw_maze(
-    ax: plt.Axes, grid: np.ndarray, previous: np.ndarray | None = None, title: str = ""
+def draw(
+    ax: plt.Axes,
+    grid: np.ndarray,
+    puzzle: np.ndarray | None = None,
+    previous: np.ndarray | None = None,
+    title: str = "",
 ) -> dict[str, np.ndarray]:
     """Draw one maze on `ax`; returns the masks drawn: "path" (blue cells) and "changed" (outlined)."""
     grid = np.asarray(grid)
     if grid.ndim != 2:
         raise ValueError(f"a maze grid must be 2-D, got shape {grid.shape}")
-    codes = np.where((grid >= 0) & (grid < len(COLOURS) - 1), grid, len(COLOURS) - 1)
-    show_codes(ax, codes, COLOURS, title, lines=max(grid.shape) <= LINED_SIDE)
+    show_codes(ax, _codes(grid), COLOURS, title, lines=max(grid.shape) <= LINED_SIDE)
     changed = changed_cells(grid, previous)
     for r, c in np.argwhere(changed):
         ax.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor=CHANGED, lw=1.2))
     return {"path": grid == PATH, "changed": changed}
 
 
-def _step_title(grid: np.ndarray, target: np.ndarray | None, t: int) -> str:
+def _codes(grid: np.ndarray) -> np.ndarray:
+    return np.where((grid >= 0) & (grid < len(COLOURS) - 1), grid, len(COLOURS) - 1)
+
+
+def step_title(puzzle: np.ndarray, grid: np.ndarray, target: np.ndarray | None, t: int) -> str:
     if target is None:
         return f"step {t + 1} ({int((grid == PATH).sum())} path cells)"
     if np.array_equal(grid, target):
@@ -48,32 +61,22 @@ def _step_title(grid: np.ndarray, target: np.ndarray | None, t: int) -> str:
     return f"step {t + 1} ({int((grid != target).sum())} wrong)"
 
 
-def _step_panel(puzzle: np.ndarray, steps: list[np.ndarray], target: np.ndarray | None, t: int) -> Panel:
-    previous = steps[t - 1] if t else puzzle
-    return partial(draw_maze, grid=steps[t], previous=previous, title=_step_title(steps[t], target, t))
+def terminal_text(grid: np.ndarray, puzzle: np.ndarray, previous: np.ndarray | None, colour: bool) -> str:
+    """Walls `#`, path cells `o` (green), S and G bold."""
+    lines = []
+    for row in np.asarray(grid):
+        out = []
+        for v in row:
+            ch = CHARS[int(v)] if 0 <= int(v) < len(CHARS) else "?"
+            codes = (GREEN, BOLD) if ch == "o" else (BOLD,) if ch in "SG" else ()
+            out.append(paint(ch, *codes, colour=colour))
+        lines.append("".join(out))
+    return "\n".join(lines)
 
 
-def _context(puzzle: np.ndarray, target: np.ndarray | None) -> tuple[Panel, list[Panel]]:
-    first = partial(draw_maze, grid=puzzle, title="maze")
-    return first, [] if target is None else [partial(draw_maze, grid=target, title="target path")]
-
-
-def trajectory_figure(
-    puzzle: np.ndarray,
-    steps: list[np.ndarray],
-    path: Path,
-    target: np.ndarray | None = None,
-    max_panels: int = MAX_PANELS,
-) -> Path:
-    """Save a PNG strip: the maze, the prediction after each step (at most `max_panels`), the target."""
-    target = None if target is None else np.asarray(target)
-    first, last = _context(puzzle, target)
-    panels = [_step_panel(puzzle, steps, target, t) for t in range(min(max_panels, len(steps)))]
-    return save_strip([first, *panels, *last], path, PANEL)
-
-
-def trajectory_gif(puzzle: np.ndarray, steps: list[np.ndarray], path: Path, target: np.ndarray | None = None) -> Path:
-    """Save an animated GIF, one frame per supervision step: maze | prediction | target."""
-    target = None if target is None else np.asarray(target)
-    first, last = _context(puzzle, target)
-    return save_gif([[first, _step_panel(puzzle, steps, target, t), *last] for t in range(len(steps))], path, PANEL)
+def html_cells(grid: np.ndarray, puzzle: np.ndarray, previous: np.ndarray | None) -> list[list[list[str]]]:
+    changed = changed_cells(grid, previous)
+    return [
+        [["", f"m{v}" + (" chg" if ch else "")] for v, ch in zip(row, crow, strict=True)]
+        for row, crow in zip(_codes(np.asarray(grid)).tolist(), changed.tolist(), strict=True)
+    ]

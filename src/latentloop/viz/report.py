@@ -12,16 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-from latentloop.api import Run, Solution, load_run, solve_split
+from latentloop.api import Run, Solution, load_run, solve_split, task_of
 from latentloop.config import to_dict
 from latentloop.data.format import read_split
 from latentloop.errors import CheckpointError
+from latentloop.tasks import companion
 from latentloop.viz import curves
-from latentloop.viz.gif import save_trajectory
 from latentloop.viz.html import write_html_report
+from latentloop.viz.views import save_trajectory
 
 N_VIEWERS = 4
-RATING_NAMES = {"sudoku": "rating (guesses)", "maze": "shortest path length", "arc": "rating"}
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
@@ -53,8 +53,9 @@ def summary_row(run_dir: Path, run: Run, ev: dict) -> dict:
         "mean halting step": ev["mean_halt_steps"],
         "exact at halt": ev["exact_accuracy_at_halt"],
     }
-    if "arc" in ev:
-        row.update({f"pass@{k}": v for k, v in ev["arc"]["pass_at_k"].items() if k in ("1", "2", 1, 2)})
+    scoring = companion(task_of(run), "evaluation")
+    if scoring is not None and "task_scoring" in ev:
+        row.update(scoring.summary(ev["task_scoring"]))
     return row
 
 
@@ -124,8 +125,9 @@ def write_report(run_dir: str | Path, baseline: str | Path | None = None, out_di
     evals = {d.name: read_eval(d) for d in dirs}
     main_ev = evals[run_dir.name]
     rows = [summary_row(d, runs[d.name], evals[d.name]) for d in dirs]
-    task = main_ev.get("task", "sudoku")
-    rating_name = RATING_NAMES.get(task, "rating")
+    run = runs[run_dir.name]
+    task = task_of(run)
+    rating_name = task.rating_name or "rating"
 
     metrics = {d.name: (read_metrics(d), runs[d.name].cfg.train.global_batch_size) for d in dirs}
     figures = {
@@ -141,23 +143,23 @@ def write_report(run_dir: str | Path, baseline: str | Path | None = None, out_di
             main_ev, out / "buckets.png", rating_name
         )
 
-    run = runs[run_dir.name]
     split = read_split(Path(run.cfg.data.path) / "test")
     candidates = list(range(min(64, split.num_examples)))
-    sols = solve_split(run, split, candidates, steps=main_ev["steps"])
+    sols = solve_split(run.model, split, candidates, steps=main_ev["steps"])
     picked = pick_examples(sols)
     trajectories = [trajectory_dict(sols[i], f"test example {candidates[i]}") for i in picked]
     pictures = {}
     if picked:
         s = sols[picked[0]]
         pictures = save_trajectory(
-            s.task, s.puzzle, s.trajectory, s.target, out / "trajectory.png", out / "trajectory.gif"
+            task, s.puzzle, s.trajectory, s.target, out / "trajectory.png", out / "trajectory.gif"
         )
         figures["one test puzzle, step by step (animated)"] = pictures["gif"]
 
     n = main_ev["count"]
     notes = [
-        f"Test set: {n} held-out examples of {task}. Exact accuracy counts an example only when every cell is right; "
+        f"Test set: {n} held-out examples of {task.name}. Exact accuracy counts an example only when every cell "
+        "is right; "
         "valid accuracy applies the task's own check (Sudoku rules and givens; a valid shortest maze path; "
         "the ARC grid).",
         "The halting head's step is where it would stop; the headline accuracy runs every step, as the references.",

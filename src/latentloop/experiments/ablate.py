@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 from latentloop.config import load_config, read_preset
 from latentloop.errors import ConfigError
 from latentloop.train.trainer import Trainer
-from latentloop.viz.sudoku import save_figure
+from latentloop.viz.figures import save_figure
 
 TASKS = {
     # name: (sudoku size, train puzzles, test puzzles, augmentations)

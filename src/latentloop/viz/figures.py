@@ -1,15 +1,18 @@
-"""Writing trajectory pictures atomically: a PNG strip of panels, an animated GIF of frames.
+"""Pictures written atomically: a PNG strip of panels, an animated GIF of frames, and a trajectory
+(a puzzle solved step by step) drawn with a task's view.
 
 A panel is a function that draws one grid on a matplotlib axes. A strip puts panels side by side
 in one PNG; a GIF shows one frame per supervision step, each frame itself a short row of panels
-(e.g. input | step t | target). `save_trajectory` picks the task's drawing module by name.
+(input | step t | target). A view (`latentloop.viz.views`) says how one grid of its task is drawn.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+from types import ModuleType
 
 import matplotlib
 
@@ -19,10 +22,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 from PIL import Image
 
-from latentloop.errors import LatentloopError
-
 Panel = Callable[[plt.Axes], object]
-TASKS = ("sudoku", "maze", "arc")
 GRID_LINE = "#808080"
 MAX_PANELS = 8  # step panels in a PNG strip; the GIF shows every step
 
@@ -104,32 +104,39 @@ def show_codes(ax: plt.Axes, grid: np.ndarray, colours: Sequence[str], title: st
         ax.set_title(title, fontsize=9)
 
 
-def save_trajectory(
-    task_name: str,
+def _panels(view: ModuleType, puzzle: np.ndarray, steps: Sequence[np.ndarray], target: np.ndarray | None):
+    """The input panel, one panel per step, and the target panel (if any) of a trajectory."""
+
+    def step(t: int) -> Panel:
+        previous = steps[t - 1] if t else puzzle
+        title = view.step_title(puzzle, steps[t], target, t)
+        return partial(view.draw, grid=steps[t], puzzle=puzzle, previous=previous, title=title)
+
+    first = partial(view.draw, grid=puzzle, puzzle=puzzle, previous=None, title=view.INPUT_TITLE)
+    last = (
+        []
+        if target is None
+        else [partial(view.draw, grid=target, puzzle=puzzle, previous=None, title=view.TARGET_TITLE)]
+    )
+    return first, step, last
+
+
+def trajectory_figure(
+    view: ModuleType,
     puzzle: np.ndarray,
     steps: Sequence[np.ndarray],
-    target: np.ndarray | None,
-    png_path: Path | None = None,
-    gif_path: Path | None = None,
-) -> dict[str, Path]:
-    """Draw one trajectory of `task_name` ("sudoku", "maze" or "arc") as a PNG strip and/or a GIF.
+    path: Path,
+    target: np.ndarray | None = None,
+    max_panels: int = MAX_PANELS,
+) -> Path:
+    """A PNG strip: the input, the grid after each supervision step (at most `max_panels`), the target."""
+    first, step, last = _panels(view, puzzle, steps, target)
+    return save_strip([first, *(step(t) for t in range(min(max_panels, len(steps)))), *last], path, view.PANEL)
 
-    Returns:
-        The files written, under the keys "png" and "gif".
-    """
-    from latentloop.viz import arc, maze, sudoku  # they import this module
 
-    modules = {"sudoku": sudoku, "maze": maze, "arc": arc}
-    if task_name not in modules:
-        raise LatentloopError(
-            f"unknown task {task_name!r} for a trajectory picture; expected one of {', '.join(TASKS)}"
-        )
-    module = modules[task_name]
-    puzzle, grids = np.asarray(puzzle), [np.asarray(g) for g in steps]
-    target = None if target is None else np.asarray(target)
-    written = {}
-    if png_path is not None:
-        written["png"] = module.trajectory_figure(puzzle, grids, Path(png_path), target)
-    if gif_path is not None:
-        written["gif"] = module.trajectory_gif(puzzle, grids, Path(gif_path), target)
-    return written
+def trajectory_gif(
+    view: ModuleType, puzzle: np.ndarray, steps: Sequence[np.ndarray], path: Path, target: np.ndarray | None = None
+) -> Path:
+    """An animated GIF, one frame per supervision step: input | the grid after the step | target."""
+    first, step, last = _panels(view, puzzle, steps, target)
+    return save_gif([[first, step(t), *last] for t in range(len(steps))], path, view.PANEL)
