@@ -35,7 +35,6 @@ ATOL = 1e-5
 GRAD_ATOL = 1e-6
 
 
-
 def load_case(name: str):
     fmt, streams = CASES[name]
     folder = GOLDEN / name
