@@ -3,8 +3,9 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 DEMO    := demo
-# Equal wall-clock budget (seconds of training) for the recursive model and its baseline.
-DEMO_BUDGET ?= 240
+# Equal training compute for the recursive model and its non-recursive baseline, in model FLOPs
+# (forward + backward, counted by torch): about 720 optimizer steps of trm-sudoku6-cpu.
+DEMO_FLOPS ?= 4.0e13
 
 .PHONY: demo test lint venv clean-demo
 
@@ -19,9 +20,9 @@ venv: $(BIN)/latentloop
 demo: $(BIN)/latentloop
 	$(BIN)/latentloop data build sudoku --size 6 --train 1000 --test 500 --aug 100 --seed 0 --out $(DEMO)/data/sudoku6
 	$(BIN)/latentloop train trm-sudoku6-cpu run_dir=$(DEMO)/trm data.path=$(DEMO)/data/sudoku6 \
-		train.time_budget_s=$(DEMO_BUDGET)
+		train.max_flops=$(DEMO_FLOPS)
 	$(BIN)/latentloop train trm-sudoku6-cpu run_dir=$(DEMO)/baseline data.path=$(DEMO)/data/sudoku6 \
-		train.time_budget_s=$(DEMO_BUDGET) model.outer_cycles=1 model.inner_cycles=1 model.halt_max_steps=1 \
+		train.max_flops=$(DEMO_FLOPS) model.outer_cycles=1 model.inner_cycles=1 model.halt_max_steps=1 \
 		model.halting=none model.grad_calls=-1 eval.steps=1
 	$(BIN)/latentloop report $(DEMO)/trm --baseline $(DEMO)/baseline --out $(DEMO)/report
 	@echo "report: $(DEMO)/report/report.html (and report.md)"
