@@ -58,6 +58,8 @@ class ModelConfig:
     """SwiGLU expansion; inner width = ceil256(round(expansion * D * 2/3))."""
     mixer: str = "attention"
     """Token mixer of each block: attention | mlp (TRM's mlp_t, an MLP over positions)."""
+    mixer_pad_to: int = 1
+    """mlp mixer: zero-pad the positions of its matmuls to a multiple of this (speed only; 1 = none)."""
     pos_encoding: str = "rope"
     """rope | none | learned (reference: arch.pos_encodings)."""
     rope_theta: float = 10000.0
@@ -247,6 +249,8 @@ class RunConfig:
 def validate(cfg: RunConfig) -> None:
     m, t = cfg.model, cfg.train
     _choice("model.mixer", m.mixer, MIXERS)
+    if m.mixer_pad_to < 1:
+        raise ConfigError(f"model.mixer_pad_to must be >= 1, got {m.mixer_pad_to}")
     _choice("model.pos_encoding", m.pos_encoding, POS_ENCODINGS)
     _choice("model.halting", m.halting, HALTING)
     _choice("model.supervision", m.supervision, programs.SUPERVISION)

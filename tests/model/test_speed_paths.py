@@ -81,3 +81,28 @@ def test_fused_attention_equals_the_formula() -> None:
     scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(16)
     attn = torch.einsum("bhqk,bkhd->bqhd", scores.softmax(-1), v).reshape(B, S, D)
     torch.testing.assert_close(mixer(h, None), rms_norm(h + mixer.out(attn), 1e-5), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("pad_to", [16, 64])
+def test_padded_token_mixer_equals_the_plain_one(pad_to: int) -> None:
+    """Zero-padding the MLP mixer's position axis changes nothing but the matmul kernels' rounding."""
+    torch.manual_seed(0)
+    cfg = load_config("trm-sudoku6-cpu", ["model.forward_dtype=float32"])
+    plain = Reasoner(cfg.model, 8, 36, 1)
+    padded = Reasoner(
+        load_config("trm-sudoku6-cpu", ["model.forward_dtype=float32", f"model.mixer_pad_to={pad_to}"]).model, 8, 36, 1
+    )
+    padded.load_state_dict(plain.state_dict())
+    assert plain.num_parameters() == padded.num_parameters()
+    g = torch.Generator().manual_seed(1)
+    inputs = torch.randint(1, 8, (4, 36), generator=g, dtype=torch.int32)
+    labels = torch.randint(2, 8, (4, 36), generator=g, dtype=torch.int64)
+    batch = Batch(inputs, labels, torch.zeros(4, dtype=torch.int32), torch.ones(4, dtype=torch.bool))
+    _, a = supervision_step(plain, Carry.start(plain, batch), batch, cfg)
+    _, b = supervision_step(padded, Carry.start(padded, batch), batch, cfg)
+    torch.testing.assert_close(b.total, a.total, rtol=1e-6, atol=1e-6)
+    a.total.backward()
+    b.total.backward()
+    for (name, p), q in zip(plain.named_parameters(), padded.parameters(), strict=True):
+        if p.grad is not None:
+            torch.testing.assert_close(q.grad.to_dense(), p.grad.to_dense(), rtol=1e-4, atol=1e-6, msg=name)

@@ -118,16 +118,31 @@ class TokenMLPMixer(nn.Module):
 
     h [B, S, D] is transposed to [B, D, S]; h <- norm(h + SwiGLU_S(h)) with the norm taken over the
     *sequence* axis (separately per channel); then transposed back.
+
+    With `pad_to` > 1 the sequence axis of the two matmuls is zero-padded to a multiple of it (37 -> 64
+    positions, say): CPU matmul kernels are several times slower on such a short odd axis. The padded
+    input columns meet zero weight columns and the padded outputs are dropped, so the result is the
+    same up to the matmul kernels' own rounding; parameters and checkpoints keep the real length.
     """
 
-    def __init__(self, seq_len: int, expansion: float, eps: float) -> None:
+    def __init__(self, seq_len: int, expansion: float, eps: float, pad_to: int = 1) -> None:
         super().__init__()
         self.eps = eps
         self.mlp = SwiGLU(seq_len, expansion)
+        self.pad = -seq_len % pad_to
 
     def forward(self, h: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         ht = h.transpose(1, 2)  # [B, D, S]
-        return rms_norm(ht + self.mlp(ht), self.eps).transpose(1, 2)
+        return rms_norm(ht + self._mix(ht), self.eps).transpose(1, 2)
+
+    def _mix(self, ht: torch.Tensor) -> torch.Tensor:
+        if not self.pad:
+            return self.mlp(ht)
+        gate_up, down = self.mlp.gate_up.weight, self.mlp.down.weight  # [2E, S], [S, E]
+        x = F.pad(ht, (0, self.pad))  # [B, D, S + pad]
+        gate, up = F.linear(x, F.pad(gate_up, (0, self.pad)).to(x.dtype)).chunk(2, dim=-1)
+        out = F.linear(F.silu(gate) * up, F.pad(down, (0, 0, 0, self.pad)).to(x.dtype))  # [B, D, S + pad]
+        return out[..., : ht.shape[-1]]
 
 
 class Block(nn.Module):

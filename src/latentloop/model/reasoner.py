@@ -58,7 +58,7 @@ class BlockStack(nn.Module):
             if cfg.mixer == "attention":
                 mixer: nn.Module = AttentionMixer(D, cfg.num_heads, cfg.rms_norm_eps, cfg.attention_head_dim())
             else:
-                mixer = TokenMLPMixer(total_len, cfg.expansion, cfg.rms_norm_eps)
+                mixer = TokenMLPMixer(total_len, cfg.expansion, cfg.rms_norm_eps, cfg.mixer_pad_to)
             return Block(mixer, D, cfg.expansion, cfg.rms_norm_eps)
 
         self.layers = nn.ModuleList(make_block() for _ in range(mod.distinct_layers or mod.layers))
