@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ from latentloop.data.format import DatasetMetadata
 from latentloop.errors import CheckpointError, LatentloopError
 from latentloop.evaluate.arc import ArcAnswer, solve_arc
 from latentloop.evaluate.inference import rollout
+from latentloop.evaluate.sampling import Sampling
 from latentloop.evaluate.solve import Solution, solve_split, solve_tokens
 from latentloop.model.convert import load_into, load_reference_checkpoint
 from latentloop.model.reasoner import Reasoner
@@ -91,10 +92,16 @@ def evaluate_run(
     max_examples: int = 0,
     halt: bool = False,
     progress: bool = False,
+    sampling: Sampling | None = None,
+    sweep: tuple[list[int], list[int]] | None = None,
 ) -> dict:
     """Evaluate a run on the test split of its dataset (or `data`): accuracy after every supervision step, halting,
     difficulty buckets, and the task's own scoring over the split when it has one (ARC: pass@K and
     submission.json, voting across `checkpoints`: all | last | comma-separated steps; default the task's).
+
+    `sampling` runs K noisy trajectories per puzzle and answers with the one its rule picks;
+    `sweep` = (steps grid, samples grid) adds accuracy against compute for more steps, more samples and
+    both (`test_time` in the result), with the noise and seed of `sampling`.
 
     Returns:
         The dict written to eval.json.
@@ -110,6 +117,8 @@ def evaluate_run(
     if split.num_examples == 0:
         raise LatentloopError(f"the test split of {data} is empty: nothing to evaluate")
     steps = steps or run.cfg.eval.steps or run.cfg.model.halt_max_steps
+    if sweep:
+        steps = max(steps, *sweep[0])
     meta = split.metadata
     task = task_for(meta.task, meta.seq_len, meta.vocab_size, root=data)
     scoring = companion(task, "evaluation")  # task-level scoring over the split (ARC's votes), if any
@@ -133,10 +142,15 @@ def evaluate_run(
             progress=progress,
             keep_predictions=votes is not None,
             halt=halt,
+            sampling=sampling,
         )
         if votes is not None:
             votes.add_records(records)
     result = {"run_dir": str(run_dir), "checkpoint_step": run.step, "data": str(data), **summarize(records, split)}
+    if sampling is not None and not sampling.plain:
+        result["sampling"] = asdict(sampling)
+    if sweep:
+        result["test_time"] = test_time_sweep(run, split, sweep, sampling, result, max_examples, progress)
     if scoring is not None:
         result["task_scoring"] = scoring.report(votes, Path(run_dir), chosen)
     return result
@@ -151,6 +165,30 @@ def load_pretrained(name: str, device: str = "cpu") -> Run:
     load_into(model, state)
     model.to(device).eval()
     return Run(cfg, model, pretrained.path_of(name), int(info["training"]["steps"]), info.get("task"))
+
+
+def test_time_sweep(
+    run: Run,
+    split,
+    grids: tuple[list[int], list[int]],
+    sampling: Sampling | None,
+    plain: dict,
+    max_examples: int = 0,
+    progress: bool = False,
+) -> dict:
+    """Accuracy against compute (module calls per puzzle) for every steps x samples x rule of the grids, from one
+    run of the largest grid; the deterministic model's curve (`plain`) is the baseline."""
+    from latentloop.evaluate.sampling import collect_samples, sweep
+
+    steps_grid, samples_grid = grids
+    base = sampling or Sampling(noise=0.2)
+    spec = Sampling(max(samples_grid), base.noise, base.select, base.at, base.seed)
+    records = collect_samples(
+        run.model, split, max(steps_grid), spec, run.cfg.eval.batch_size, max_examples, progress=progress
+    )
+    calls = sum(p.op.kind == "call" for p in run.model.plan)
+    rows = sweep(records, plain["exact_accuracy_per_step"], calls, steps_grid, samples_grid)
+    return {"noise": spec.noise, "at": spec.at, "seed": spec.seed, "module_calls_per_step": calls, "rows": rows}
 
 
 def task_of(run: Run) -> Task:

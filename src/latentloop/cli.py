@@ -152,7 +152,15 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
     steps = parse_steps(args.steps) if args.steps else None
     result = evaluate_run(
-        args.run_dir, args.data, steps, args.checkpoints, args.max_examples, args.halt, progress=not args.quiet
+        args.run_dir,
+        args.data,
+        steps,
+        args.checkpoints,
+        args.max_examples,
+        args.halt,
+        progress=not args.quiet,
+        sampling=sampling_of(args),
+        sweep=parse_sweep(args.sweep),
     )
     print("\n".join(summary_lines(result)))
     out = Path(args.json or Path(args.run_dir) / "eval.json")
@@ -186,7 +194,10 @@ def cmd_solve(args: argparse.Namespace) -> None:
         view.solve_text(run, text, Path(args.puzzle), args.steps or None, args.trace, colour)
         return
     grid = task.parse(text)
-    (sol,) = solve_tokens(run.model, task, task.encode(grid)[None], steps=args.steps or None, halt=args.halt)
+    sampling = sampling_of(args)
+    (sol,) = solve_tokens(
+        run.model, task, task.encode(grid)[None], steps=args.steps or None, halt=args.halt, sampling=sampling
+    )
     if args.trace:
         print(trace_text(view, sol, colour))
     print(view.terminal_text(sol.answer, sol.puzzle, None, colour))
@@ -249,6 +260,45 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def add_sampling_flags(s: argparse.ArgumentParser) -> None:
+    """Test-time sampling (latentloop.evaluate.sampling): K noisy trajectories and a selection rule."""
+    s.add_argument("--samples", type=int, default=1, metavar="K", help="trajectories per puzzle (one batched pass)")
+    s.add_argument("--noise", type=float, default=0.0, metavar="SIGMA", help="Gaussian noise on the latent state")
+    s.add_argument(
+        "--noise-at",
+        default="step",
+        choices=("step", "call"),
+        help="before every supervision step (PTRM) or after every module call",
+    )
+    s.add_argument(
+        "--select",
+        default="halt",
+        choices=("halt", "vote", "check"),
+        help="which trajectory answers: "
+        "highest halting logit, most frequent answer, or the first passing the task's rule check",
+    )
+    s.add_argument("--seed", type=int, default=0, help="seed of the noise")
+
+
+def sampling_of(args: argparse.Namespace):
+    from latentloop.evaluate.sampling import Sampling
+
+    return Sampling(args.samples, args.noise, args.select, args.noise_at, args.seed)
+
+
+def parse_sweep(text: str | None) -> tuple[list[int], list[int]] | None:
+    """`8,16,32x1,4,16` -> ([8, 16, 32], [1, 4, 16])."""
+    if text is None:
+        return None
+    try:
+        steps, samples = ([int(v) for v in part.split(",")] for part in text.split("x"))
+    except ValueError:
+        raise LatentloopError(f"--sweep {text!r}: expected STEPSxSAMPLES, e.g. 8,16,32,64x1,4,16") from None
+    if min(steps + samples) < 1:
+        raise LatentloopError(f"--sweep {text!r}: steps and samples must be >= 1")
+    return steps, samples
+
+
 def build_parser() -> argparse.ArgumentParser:
     from latentloop.tasks import companion, registered
 
@@ -308,6 +358,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="checkpoints to evaluate (STEPS: comma-separated training steps); ARC votes across them as TRM "
         "does (default for ARC: all, else last; the accuracy tables are the newest one's)",
     )
+    add_sampling_flags(s)
+    s.add_argument(
+        "--sweep",
+        nargs="?",
+        const="8,16,32,64x1,4,16",
+        metavar="STEPSxSAMPLES",
+        help="accuracy against compute for every steps x samples x selection rule (default 8,16,32,64x1,4,16), "
+        "with --noise (default 0.2) and --seed",
+    )
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_eval)
 
@@ -319,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--halt", action="store_true", help="stop where the halting head says so (early exit)")
     s.add_argument("--trace", action="store_true", help="print the grid after every step")
     s.add_argument("--no-colour", action="store_true", help="plain text even on a terminal")
+    add_sampling_flags(s)
     s.set_defaults(func=cmd_solve)
 
     s = sub.add_parser("pretrained", help="list the models shipped with latentloop (or --export a run as one)")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from latentloop.model.halting import wants_halt
-from latentloop.model.reasoner import Reasoner
+from latentloop.model.reasoner import Noise, Reasoner
 
 
 @dataclass
@@ -33,21 +33,19 @@ def supervision_steps(
     inputs: torch.Tensor,
     puzzle_identifiers: torch.Tensor,
     steps: int,
-    noise: float = 0.0,
-    generator: torch.Generator | None = None,
+    noise: Noise | None = None,
 ) -> Iterator[Step]:
     """Yield `steps` supervision steps of `model` on one batch, without gradient.
 
     Args:
         inputs: token ids [B, L]; puzzle_identifiers: [B].
         steps: how many steps to run (may exceed the training N_sup: test-time compute).
-        noise, generator: Gaussian noise on the latent states after every module call, for
-            sampled trajectories (0 = the deterministic model).
+        noise: Gaussian noise on the latent states, for sampled trajectories (None = deterministic).
     """
     states = model.initial_states(inputs.shape[0], inputs.device)
     for _ in range(steps):
         with torch.no_grad():
-            out = model(states, inputs, puzzle_identifiers, noise, generator)
+            out = model(states, inputs, puzzle_identifiers, noise)
         states = out.states
         halts = wants_halt(out.q_halt, out.q_continue, model.cfg.halting)
         yield Step(out.logits, out.q_halt, out.q_continue, halts, states)

@@ -28,8 +28,8 @@ from tqdm import tqdm
 
 from latentloop.data.format import Split
 from latentloop.data.loader import eval_batches
-from latentloop.evaluate.inference import supervision_steps
 from latentloop.evaluate.metrics import token_and_exact
+from latentloop.evaluate.sampling import Sampling, sampled_steps
 from latentloop.model.reasoner import Reasoner
 from latentloop.tasks import companion, registered, task_for
 
@@ -81,12 +81,17 @@ def collect(
     progress: bool = False,
     keep_predictions: bool = False,
     halt: bool = False,
+    sampling: Sampling | None = None,
 ) -> Records:
     """Run every example of the split for `steps` supervision steps and record each step.
 
     With `halt`, a batch stops as soon as every example in it has halted; later steps repeat the
-    last recorded values (the answer an early-exiting solver would return).
+    last recorded values (the answer an early-exiting solver would return). With `sampling`, each
+    example runs K noisy trajectories and the records follow the one its rule picks at each step
+    (see `latentloop.evaluate.sampling`); the batch then holds `batch_size // K` examples.
     """
+    sampling = sampling or Sampling()
+    batch_size = max(1, batch_size // sampling.samples)
     model.eval()
     task = task_for(split.metadata.task, split.metadata.seq_len, split.metadata.vocab_size)
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
@@ -107,7 +112,7 @@ def collect(
         q_logit = np.zeros((n, steps), np.float32)
         halt_at = torch.full((B,), steps, dtype=torch.int64, device=batch.inputs.device)
         preds = None
-        for t, out in enumerate(supervision_steps(model, batch.inputs, batch.puzzle_identifiers, steps)):
+        for t, out in enumerate(sampled_steps(model, batch.inputs, batch.puzzle_identifiers, steps, sampling, task)):
             preds = out.logits.argmax(-1)
             tok, ex = token_and_exact(preds, batch.labels)
             exact[:, t], token[:, t] = ex[:n].cpu().numpy(), tok[:n].cpu().numpy()
@@ -258,4 +263,20 @@ def summary_lines(result: dict) -> list[str]:
     )
     if "task_scoring" in result:
         lines += companion(registered()[result["task"]], "evaluation").lines(result["task_scoring"])
+    if "test_time" in result:
+        lines += test_time_lines(result["test_time"])
+    return lines
+
+
+def test_time_lines(sweep: dict) -> list[str]:
+    """The sweep as a table: one row per (rule, samples), one column per step count."""
+    rows = sweep["rows"]
+    steps = sorted({r["steps"] for r in rows})
+    lines = [
+        f"test-time compute (noise {sweep['noise']} at each {sweep['at']}, seed {sweep['seed']}): exact accuracy",
+        f"{'rule':>6s} {'samples':>7s} " + " ".join(f"{f'{s} steps':>9s}" for s in steps),
+    ]
+    for key in dict.fromkeys((r["rule"], r["samples"]) for r in rows):
+        acc = {r["steps"]: r["exact_accuracy"] for r in rows if (r["rule"], r["samples"]) == key}
+        lines.append(f"{key[0]:>6s} {key[1]:7d} " + " ".join(f"{acc[s]:9.4f}" for s in steps))
     return lines

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from latentloop.data.format import Split
-from latentloop.evaluate.inference import rollout
+from latentloop.evaluate.sampling import Sampling, sampled_steps
 from latentloop.model.reasoner import Reasoner
 from latentloop.tasks import task_for
 from latentloop.tasks.base import Task
@@ -42,21 +42,23 @@ def solve_tokens(
     steps: int | None = None,
     halt: bool = False,
     targets: list[np.ndarray | None] | None = None,
+    sampling: Sampling | None = None,
 ) -> list[Solution]:
     """Run encoded puzzles [B, L] for `steps` supervision steps (default N_sup) and decode every step.
 
     With `halt=True` each puzzle stops at the step where its halting head says so (early exit);
-    otherwise all steps run, as the references do at test time.
+    otherwise all steps run, as the references do at test time. With `sampling`, each step's answer
+    is the one its rule picks among K noisy trajectories (`latentloop.evaluate.sampling`).
     """
     inputs = np.asarray(inputs)
     ids = np.zeros(len(inputs), np.int32) if puzzle_identifiers is None else np.asarray(puzzle_identifiers)
     device = model.lm_head.weight.device
     steps = steps or model.cfg.halt_max_steps
-    trace = rollout(
-        model,
-        torch.from_numpy(inputs.astype(np.int32)).to(device),
-        torch.from_numpy(ids.astype(np.int32)).to(device),
-        steps,
+    tokens = torch.from_numpy(inputs.astype(np.int32)).to(device)
+    trace = list(
+        sampled_steps(
+            model, tokens, torch.from_numpy(ids.astype(np.int32)).to(device), steps, sampling or Sampling(), task
+        )
     )
     preds = [rec.logits.argmax(-1).cpu().numpy() for rec in trace]
     wants = [rec.wants_halt.cpu().numpy() for rec in trace]

@@ -36,6 +36,28 @@ from latentloop.model.program import Planned
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
+@dataclass(frozen=True)
+class Noise:
+    """Gaussian noise on latent states, for sampled trajectories at test time (PTRM, Sghaier et al. 2026).
+
+    at="step": added once before every supervision step (PTRM's placement); at="call": after every
+    module call that updates one of the streams. `streams` empty = every stream but the answer
+    stream (the latent z of TRM, z_L of HRM), or the only stream of a single-state model.
+    """
+
+    sigma: float
+    at: str = "step"
+    streams: tuple[str, ...] = ()
+    generator: torch.Generator | None = None
+
+    def targets(self, cfg: ModelConfig) -> tuple[str, ...]:
+        latent = tuple(s for s in cfg.streams if s != cfg.answer_stream) or tuple(cfg.streams)
+        return self.streams or latent
+
+    def add(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.sigma * torch.randn(h.shape, generator=self.generator, device=h.device, dtype=h.dtype)
+
+
 @dataclass
 class StepOutput:
     """What one supervision step returns."""
@@ -172,15 +194,14 @@ class Reasoner(nn.Module):
         self,
         states: dict[str, torch.Tensor],
         x: torch.Tensor,
-        noise: float = 0.0,
-        generator: torch.Generator | None = None,
+        noise: Noise | None = None,
     ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
         """Run the update program once, following its schedule (model/program.py `schedule`).
 
         Returns the new states and the answer stream at the intermediate loss points (segment and
-        point supervision, while training). With `noise` > 0, Gaussian noise of that standard
-        deviation is added to the updated state after every module call (test-time sampling).
+        point supervision, while training). `noise` with at="call" perturbs each targeted update.
         """
+        noisy = noise.targets(self.cfg) if noise is not None and noise.at == "call" else ()
         rope = (self.rope_cos, self.rope_sin) if self.rope_cos is not None else None
         training = torch.is_grad_enabled()
         values = dict(states, x=x)
@@ -198,9 +219,7 @@ class Reasoner(nn.Module):
                     v = self.skip_maps[src](values[src]) if src in self.skip_maps else values[src]
                     injection = v if injection is None else injection + v
                 h = self.stacks[op.module](values[op.target], injection, rope)
-                if noise:
-                    h = h + noise * torch.randn(h.shape, generator=generator, device=h.device, dtype=h.dtype)
-                values[op.target] = h
+                values[op.target] = noise.add(h) if op.target in noisy else h
             if training and step.loss_after:
                 loss_points.append(values[self.cfg.answer_stream])
         return {s: values[s] for s in self.cfg.streams}, loss_points
@@ -210,18 +229,19 @@ class Reasoner(nn.Module):
         states: dict[str, torch.Tensor],
         inputs: torch.Tensor,
         puzzle_identifiers: torch.Tensor,
-        noise: float = 0.0,
-        generator: torch.Generator | None = None,
+        noise: Noise | None = None,
     ) -> StepOutput:
         """One supervision step.
 
         Args:
             states: the carry, each [B, P+L, D].
             inputs: token ids [B, L]. puzzle_identifiers: [B].
-            noise, generator: test-time sampling (see `run_program`); 0 = deterministic.
+            noise: test-time sampling (see `Noise`); None = the deterministic model.
         """
         x = self.embed(inputs, puzzle_identifiers)
-        states, loss_points = self.run_program(states, x, noise, generator)
+        if noise is not None and noise.at == "step":
+            states = {s: noise.add(v) if s in noise.targets(self.cfg) else v for s, v in states.items()}
+        states, loss_points = self.run_program(states, x, noise)
         answer = states[self.cfg.answer_stream]
         logits = self.lm_head(answer)[:, self.prefix_len :]
         q = self.q_head(answer[:, 0]).float()

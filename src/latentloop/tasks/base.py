@@ -80,6 +80,11 @@ class Task(Protocol):
         """Lines that `solve` prints under the answer: its one-line form if any, and whether it is valid."""
         ...
 
+    def check(self, inputs: np.ndarray, predictions: np.ndarray) -> np.ndarray | None:
+        """Label-free rule check of token sequences [N, seq_len] (a Sudoku that obeys the rules and keeps its
+        givens; a valid shortest maze path); None when the task has none (ARC needs the target)."""
+        ...
+
     def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Task-level correctness of predicted token sequences.
 
@@ -104,6 +109,10 @@ class TaskDefaults:
 
     @classmethod
     def recognise(cls, seq_len: int, vocab_size: int | None, root: Path | None) -> Task | None:
+        return None
+
+    def check(self, inputs: np.ndarray, predictions: np.ndarray) -> np.ndarray | None:
+        """bool [N]: whether each predicted answer passes the task's own rules, with no label (None: no such rule)."""
         return None
 
 

@@ -306,9 +306,13 @@ class MazeTask(TaskDefaults):
         """Whether the answer marks a valid shortest path."""
         return ["a valid shortest path" if valid_optimal(puzzle, answer) else "NOT a valid shortest path from S to G"]
 
-    def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         """bool [N]: whether each prediction marks a valid shortest path of its input maze (labels unused)."""
         inputs, predictions = np.asarray(inputs), np.asarray(predictions)
         return np.array(
             [self.verify(self.decode(x), self.decode(p)) for x, p in zip(inputs, predictions, strict=True)], dtype=bool
         )
+
+    def check(self, inputs: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+        """The rule check without a label (self-verification): see `score`."""
+        return self.score(inputs, predictions, None)

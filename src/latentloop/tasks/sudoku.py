@@ -558,9 +558,16 @@ class SudokuTask(TaskDefaults):
         """See `verify`."""
         return verify(puzzle, answer, self.shape)
 
-    def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """bool [N]: each predicted grid is full, obeys the rules and keeps the givens of its input."""
+    def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        """bool [N]: each predicted grid is full, obeys the rules and keeps the givens of its input (labels unused)."""
         n = self.shape.size
-        puzzles = np.where((inputs >= 2) & (inputs <= n + 1), inputs - 1, 0).reshape(-1, n, n)
-        answers = np.where((predictions >= 2) & (predictions <= n + 1), predictions - 1, 0).reshape(-1, n, n)
-        return np.array([verify(p, a, self.shape) for p, a in zip(puzzles, answers, strict=True)], dtype=bool)
+        inputs, predictions = np.asarray(inputs).astype(np.int64), np.asarray(predictions).astype(np.int64)
+        givens = np.where((inputs >= 2) & (inputs <= n + 1), inputs - 1, 0)  # [N, cells]
+        answers = np.where((predictions >= 2) & (predictions <= n + 1), predictions - 1, 0)
+        units, _ = _tables(self.shape)
+        complete = (np.sort(answers[:, units], axis=-1) == np.arange(1, n + 1)).all(axis=(1, 2))  # every unit 1..n
+        return complete & ((givens == 0) | (answers == givens)).all(axis=1)
+
+    def check(self, inputs: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+        """The rule check without a label (self-verification): see `score`."""
+        return self.score(inputs, predictions, None)

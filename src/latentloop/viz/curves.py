@@ -119,6 +119,34 @@ def bucket_plot(ev: dict, out: Path, rating_name: str = "rating") -> Path:
     return _finish(fig, ax, out, legend=False)
 
 
+def test_time_plot(ev: dict, out: Path) -> Path:
+    """Exact accuracy against module calls per puzzle: more steps (one line per samples count and rule) and the
+    deterministic model's curve (`eval --sweep`)."""
+    rows = ev["test_time"]["rows"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for (rule, k), group in _groups(rows):
+        style = "k-o" if rule == "plain" else ("-" if rule == "halt" else "--" if rule == "vote" else ":")
+        label = "plain (deterministic)" if rule == "plain" else f"{k} samples, {rule}"
+        ax.plot(
+            [r["module_calls"] for r in group], [r["exact_accuracy"] for r in group], style, marker=".", label=label
+        )
+    ax.set(
+        xscale="log",
+        xlabel="module calls per puzzle (samples x steps x calls per step)",
+        ylabel="test exact accuracy",
+        title=f"test-time compute (noise {ev['test_time']['noise']}, at each {ev['test_time']['at']})",
+    )
+    ax.grid(alpha=0.3)
+    return _finish(fig, ax, out)
+
+
+def _groups(rows: list[dict]) -> list[tuple[tuple[str, int], list[dict]]]:
+    keys = list(dict.fromkeys((r["rule"], r["samples"]) for r in rows))
+    return [
+        (key, sorted((r for r in rows if (r["rule"], r["samples"]) == key), key=lambda r: r["steps"])) for key in keys
+    ]
+
+
 def eval_plots(ev: dict, out_dir: Path, label: str = "model") -> dict[str, Path]:
     """The evaluation's plots, by name."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -129,4 +157,6 @@ def eval_plots(ev: dict, out_dir: Path, label: str = "model") -> dict[str, Path]
     }
     if ev.get("buckets"):
         plots["buckets"] = bucket_plot(ev, out_dir / "buckets.png")
+    if ev.get("test_time"):
+        plots["test_time"] = test_time_plot(ev, out_dir / "test_time.png")
     return plots
