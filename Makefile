@@ -20,9 +20,9 @@ venv: $(BIN)/latentloop
 demo: $(BIN)/latentloop
 	$(BIN)/latentloop data build sudoku --size 6 --train 1000 --test 500 --aug 100 --seed 0 --out $(DEMO)/data/sudoku6
 	$(BIN)/latentloop train trm-sudoku6-cpu run_dir=$(DEMO)/trm data.path=$(DEMO)/data/sudoku6 \
-		train.max_flops=$(DEMO_FLOPS)
+		train.max_steps=0 train.max_flops=$(DEMO_FLOPS)
 	$(BIN)/latentloop train trm-sudoku6-cpu run_dir=$(DEMO)/baseline data.path=$(DEMO)/data/sudoku6 \
-		train.max_flops=$(DEMO_FLOPS) model.outer_cycles=1 model.inner_cycles=1 model.halt_max_steps=1 \
+		train.max_steps=0 train.max_flops=$(DEMO_FLOPS) model.outer_cycles=1 model.inner_cycles=1 model.halt_max_steps=1 \
 		model.halting=none model.grad_calls=-1 eval.steps=1
 	$(BIN)/latentloop report $(DEMO)/trm --baseline $(DEMO)/baseline --out $(DEMO)/report
 	@echo "report: $(DEMO)/report/report.html (and report.md)"

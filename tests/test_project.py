@@ -38,3 +38,12 @@ def test_no_device_strings_outside_the_device_module() -> None:
         if p.name != "distributed.py" and pattern.search(p.read_text())
     ]
     assert not offenders, offenders
+
+
+def test_the_package_exports_the_api() -> None:
+    import latentloop
+    from latentloop import api
+
+    assert set(latentloop.__all__[1:]) == set(api.__all__)
+    for name in api.__all__:
+        assert getattr(latentloop, name) is getattr(api, name)

@@ -33,6 +33,7 @@ __all__ = [
     "load_run",
     "rollout",
     "solve_arc",
+    "solve_puzzles",
     "solve_split",
     "solve_sudoku",
     "solve_tokens",
@@ -119,8 +120,7 @@ def evaluate_run(
     steps = steps or run.cfg.eval.steps or run.cfg.model.halt_max_steps
     if sweep:
         steps = max(steps, *sweep[0])
-    meta = split.metadata
-    task = task_for(meta.task, meta.seq_len, meta.vocab_size, root=data)
+    task = split.task()
     scoring = companion(task, "evaluation")  # task-level scoring over the split (ARC's votes), if any
     spec = checkpoints or (scoring.DEFAULT_CHECKPOINTS if scoring else "last")
     chosen = select_checkpoints(Path(run_dir), spec)
@@ -200,11 +200,21 @@ def task_of(run: Run) -> Task:
     return task_for(info, run.model.seq_len, run.model.vocab_size)
 
 
+def solve_puzzles(
+    run: Run, puzzles: list[str], steps: int | None = None, halt: bool = False, sampling: Sampling | None = None
+) -> list[Solution]:
+    """Solve puzzles given in their task's text form (a Sudoku one-liner, a maze's text), each checked as `solve`
+    checks it (see `solve_tokens`)."""
+    task = task_of(run)
+    tokens = np.stack([task.encode(task.parse(p)) for p in puzzles])
+    return solve_tokens(run.model, task, tokens, steps=steps, halt=halt, sampling=sampling)
+
+
 def solve_sudoku(model: Reasoner, puzzles: list[str], steps: int | None = None, halt: bool = False) -> list[Solution]:
-    """Solve one-line Sudoku puzzles (see `solve_tokens`)."""
+    """Solve one-line Sudoku puzzles with a bare model (a Sudoku of its number of cells; see `solve_puzzles`)."""
     task = sudoku.SudokuTask(sudoku.shape_for_cells(model.seq_len))
-    grids = [sudoku.parse(p, task.shape) for p in puzzles]
-    return solve_tokens(model, task, np.stack([task.encode(g) for g in grids]), steps=steps, halt=halt)
+    tokens = np.stack([task.encode(task.parse(p)) for p in puzzles])
+    return solve_tokens(model, task, tokens, steps=steps, halt=halt)
 
 
 def import_reference_run(

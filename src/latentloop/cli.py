@@ -28,6 +28,15 @@ from latentloop.errors import LatentloopError
 def cmd_presets(args: argparse.Namespace) -> None:
     from latentloop.config import preset_names, read_preset
 
+    if args.programs:
+        from latentloop.model.program import PROGRAMS
+
+        for p in PROGRAMS.values():
+            print(
+                f"{p.name:16s} {p.equation}\n{'':16s} streams {', '.join(p.streams)} (answer {p.answer}); "
+                f"gradient through the last {p.grad_calls} call(s) (-1: all); {p.source}"
+            )
+        return
     for name in preset_names():
         raw = read_preset(name)
         model = raw.get("model", {})
@@ -171,7 +180,11 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 def _read_input(text: str) -> str:
     path = Path(text)
-    if "\n" not in text and len(text) < 4096 and path.is_file():
+    try:
+        is_file = "\n" not in text and len(text) < 4096 and path.is_file()
+    except OSError:  # e.g. an inline ARC task longer than a file name may be
+        is_file = False
+    if is_file:
         try:
             return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
@@ -181,17 +194,24 @@ def _read_input(text: str) -> str:
 
 def cmd_solve(args: argparse.Namespace) -> None:
     from latentloop.api import load_run, solve_tokens, task_of
+    from latentloop.tasks import companion
     from latentloop.viz.terminal import use_colour
     from latentloop.viz.views import trace_text, view_of
 
     if bool(args.pretrained) == bool(args.run_dir):
         raise LatentloopError("solve needs a run directory or --pretrained NAME (see `latentloop pretrained`)")
+    if args.adapt:  # an ARC task the run never saw: adapt first (`latentloop adapt` with its defaults)
+        defaults = build_parser().parse_args(["adapt", args.run_dir or "", args.puzzle])
+        cmd_adapt(argparse.Namespace(**{**vars(defaults), "trace": args.trace, "no_colour": args.no_colour}))
+        return
     run = load_run(f"pretrained:{args.pretrained}" if args.pretrained else args.run_dir)
     task, view = task_of(run), view_of(task_of(run))
     text = _read_input(args.puzzle)
     colour = use_colour() and not args.no_colour
-    if hasattr(view, "solve_text"):  # a task whose input is more than one puzzle (ARC: a task file)
-        view.solve_text(run, text, Path(args.puzzle), args.steps or None, args.trace, colour)
+    scoring = companion(task, "evaluation")
+    if hasattr(scoring, "solve_file"):  # a task whose input is more than one puzzle (ARC: a task file)
+        task_id, answers = scoring.solve_file(run, text, Path(args.puzzle), args.steps or None)
+        view.print_file_answers(task_id, answers, args.trace, colour)
         return
     grid = task.parse(text)
     sampling = sampling_of(args)
@@ -202,7 +222,8 @@ def cmd_solve(args: argparse.Namespace) -> None:
         print(trace_text(view, sol, colour))
     print(view.terminal_text(sol.answer, sol.puzzle, None, colour))
     *lines, status = task.verdict(sol.puzzle, sol.answer)
-    print("\n".join(lines)) if lines else None
+    if lines:
+        print("\n".join(lines))
     print(
         f"{status}; answer settled after {sol.steps_used} of {len(sol.trajectory)} refinement step(s); "
         f"the halting head stops at step {sol.halt_step}"
@@ -215,9 +236,13 @@ def cmd_pretrained(args: argparse.Namespace) -> None:
     if args.export:
         if not args.name:
             raise LatentloopError("pretrained --export RUN_DIR needs --name NAME")
-        out = pretrained.export(args.export, args.name, args.description or "", args.out)
+        from latentloop.api import load_run
+
+        out = pretrained.export(load_run(args.export), args.export, args.name, args.description or "", args.out)
         print(f"wrote {out}")
         return
+    if not pretrained.names():
+        print(f"no models are shipped in {pretrained.weights_dir()}")
     for name in pretrained.names():
         info = pretrained.card(name)
         acc = info["accuracy"]
@@ -233,6 +258,38 @@ def cmd_pretrained(args: argparse.Namespace) -> None:
             f"on {acc['count']} held-out puzzles after {acc['steps']} steps"
         )
         print(f"    use: latentloop solve --pretrained {name} PUZZLE")
+
+
+def cmd_adapt(args: argparse.Namespace) -> None:
+    from latentloop.experiments.adapt import adapt
+    from latentloop.viz.arc import print_answers
+    from latentloop.viz.terminal import use_colour
+
+    path = Path(args.task)
+    task_id = path.stem if path.suffix == ".json" and path.is_file() else None
+    out = Path(args.out or Path(args.run_dir) / "adapted" / (task_id or "task"))
+    result = adapt(
+        args.run_dir,
+        _read_input(args.task),
+        out,
+        task_id,
+        args.scope,
+        args.steps,
+        args.aug,
+        args.batch,
+        args.holdout,
+        args.seed,
+        args.overrides,
+        progress=not args.quiet,
+    )
+    colour = use_colour() and not args.no_colour
+    print("before adaptation (the task's embedding does not exist: the blank row's guess):")
+    print_answers(result.before, trace=False, colour=colour)
+    print(f"after adapting ({args.scope}, {result.steps} steps, {result.seconds:.0f} s):")
+    print_answers(result.after, trace=args.trace, colour=colour)
+    if result.holdout_exact is not None:
+        print(f"held-out demonstration: exact accuracy {result.holdout_exact:.4f} over its variants")
+    print(f"adapted run: {result.run_dir} (eval, solve and report work on it)")
 
 
 def cmd_import(args: argparse.Namespace) -> None:
@@ -306,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="verb", required=True)
 
     s = sub.add_parser("presets", help="list the packaged presets")
+    s.add_argument("--programs", action="store_true", help="list the named update programs instead")
     s.set_defaults(func=cmd_presets)
     for name, func, helptext, flag, flag_help in (
         ("config", cmd_config, "print a resolved config", "--explain", "each field's documentation above it"),
@@ -378,8 +436,30 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--halt", action="store_true", help="stop where the halting head says so (early exit)")
     s.add_argument("--trace", action="store_true", help="print the grid after every step")
     s.add_argument("--no-colour", action="store_true", help="plain text even on a terminal")
+    s.add_argument("--adapt", action="store_true", help="ARC: adapt the run to this task first (see `adapt`)")
     add_sampling_flags(s)
     s.set_defaults(func=cmd_solve)
+
+    s = sub.add_parser("adapt", help="adapt an ARC run to a task it never saw (test-time training), then answer it")
+    s.add_argument("run_dir")
+    s.add_argument("task", help="the task: ARC JSON ({train: [...], test: [...]}) or a file holding it")
+    s.add_argument("--out", help="the adapted run directory (default RUN_DIR/adapted/TASK)")
+    s.add_argument(
+        "--scope",
+        choices=("all", "embedding"),
+        default="all",
+        help="train every weight, or only the task's new puzzle-embedding rows",
+    )
+    s.add_argument("--steps", type=int, default=200, help="optimizer steps")
+    s.add_argument("--aug", type=int, default=8, help="augmented variants of the task (dihedral x colour recipes)")
+    s.add_argument("--batch", type=int, default=32, help="slots per step")
+    s.add_argument("--holdout", action="store_true", help="keep the last demonstration out and report on it")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--trace", action="store_true", help="print the grid after every step")
+    s.add_argument("--no-colour", action="store_true")
+    s.add_argument("--quiet", action="store_true")
+    s.add_argument("overrides", nargs="*", help="section.key=value for the adaptation's training (e.g. train.lr=1e-3)")
+    s.set_defaults(func=cmd_adapt)
 
     s = sub.add_parser("pretrained", help="list the models shipped with latentloop (or --export a run as one)")
     s.add_argument("--export", metavar="RUN_DIR", help="write RUN_DIR's EMA weights and card as a shipped model")

@@ -208,6 +208,10 @@ class TrainConfig:
     """Checkpoint every this many steps; 0 = at evals and at the end."""
     keep_checkpoints: int = 3
     """Checkpoints kept (the newest ones, plus the best at evaluation); 0 = keep all."""
+    init_from: str = ""
+    """Start from the weights of this run directory (fine-tuning, adaptation); a larger puzzle table is grown."""
+    scope: str = "all"
+    """What learns: all | embedding (only the puzzle-embedding rows, the network frozen)."""
     max_flops: float = 0.0
     """Training budget in model FLOPs (forward and backward, counted by torch's FlopCounterMode on one step of
     the global batch); when set it fixes the optimizer steps (equal-compute comparisons); 0 = max_steps/epochs."""
@@ -258,6 +262,11 @@ def validate(cfg: RunConfig) -> None:
     _choice("model.skip_transform", m.skip_transform, ("identity", "linear"))
     _choice("model.forward_dtype", m.forward_dtype, DTYPES)
     _choice("train.loss", t.loss, LOSSES)
+    _choice("train.scope", t.scope, ("all", "embedding"))
+    if t.max_flops < 0:
+        raise ConfigError(f"train.max_flops must be >= 0, got {t.max_flops}")
+    if t.max_flops and t.max_steps:
+        raise ConfigError("train.max_flops and train.max_steps both set: a run has one budget (set the other to 0)")
     if m.hidden_size <= 0:
         raise ConfigError(f"model.hidden_size must be positive, got {m.hidden_size}")
     if m.num_heads < 1 or m.head_dim < 0:
@@ -531,8 +540,16 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 
 def load_config(preset: str | None = None, overrides: list[str] | None = None, base: dict | None = None) -> RunConfig:
-    """Resolve a preset (or a base dict) plus overrides into a validated RunConfig."""
+    """Resolve a preset (or a base dict) plus overrides into a validated RunConfig.
+
+    Overriding `model.program` also resets what a named program fills in (streams, answer stream,
+    gradient window) unless those are overridden too, so a resolved config given a new program takes the
+    new program's values, not the old one's.
+    """
     data = dict(base) if base is not None else (read_preset(preset) if preset else {})
+    keys = {o.split("=", 1)[0].strip().removeprefix("--") for o in overrides or []}
+    if "model.program" in keys and isinstance(data.get("model"), dict):
+        data["model"] = {k: v for k, v in data["model"].items() if k not in _DERIVED or f"model.{k}" in keys}
     data = apply_overrides(data, overrides or [])
     if preset and "preset" not in data:
         data["preset"] = Path(preset).stem if preset.endswith((".yaml", ".yml")) else preset
@@ -571,6 +588,18 @@ def config_from_yaml_text(text: str) -> RunConfig:
     return config_from_dict(yaml.safe_load(text))
 
 
+_DERIVED = ("streams", "answer_stream", "grad_calls")  # filled from a named program when not given
+
+# Fields that run directories written by earlier versions may hold: (section, key) -> what replaced it.
+RETIRED = {("train", "time_budget_s"): "train.max_flops"}
+
+
 def config_from_dict(data: dict) -> RunConfig:
-    """A resolved config from its plain form (`to_dict`)."""
+    """A resolved config from its plain form (`to_dict`); retired fields at their default are dropped."""
+    import copy
+
+    data = copy.deepcopy(data)
+    for (section, key), new in RETIRED.items():
+        if data.get(section, {}).pop(key, 0) not in (0, 0.0, None):
+            raise ConfigError(f"{section}.{key} is no longer supported; use {new}")
     return _from_dict(RunConfig, data, "")

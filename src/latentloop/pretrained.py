@@ -65,14 +65,12 @@ def read(name: str) -> tuple[dict, dict[str, torch.Tensor]]:
     return info, load_file(str(path_of(name)))
 
 
-def export(run_dir: str | Path, name: str, description: str, out_dir: str | Path | None = None) -> Path:
-    """Write the EMA weights of a run's latest checkpoint and its card as `<out_dir>/<name>.safetensors`; the
-    card's accuracy is the run's eval.json (run `latentloop eval RUN_DIR` first)."""
-    from latentloop.api import load_run
+def export(run, run_dir: str | Path, name: str, description: str, out_dir: str | Path | None = None) -> Path:
+    """Write the (EMA) weights of a loaded run (`latentloop.api.load_run(run_dir)`) and its card as
+    `<out_dir>/<name>.safetensors`; the card's accuracy is the run's eval.json (`latentloop eval RUN_DIR` first)."""
     from latentloop.config import to_dict
     from latentloop.data.format import DatasetMetadata
 
-    run = load_run(run_dir)
     eval_path = Path(run_dir) / "eval.json"
     if not eval_path.is_file():
         raise CheckpointError(f"{run_dir} has no eval.json: run `latentloop eval {run_dir}` first")

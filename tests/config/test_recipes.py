@@ -279,7 +279,7 @@ def test_known_differences_are_real() -> None:
 # ---------------------------------------------------------------------------------------------
 # The data command in each paper preset's header.
 
-CONCEPT = "../shared/data/arc"  # ConceptARC in the Kaggle layout (where the headers point)
+CONCEPT = "CONCEPTARC_DIR"  # a directory with ConceptARC in the Kaggle layout (a placeholder in the headers)
 SUDOKU_EXTREME_1K = {"task": "sudoku", "preset": "extreme", "size": 9, "train": 1000, "aug": 1000}
 MAZE_HARD_1K = {"task": "maze", "size": 30, "min_path": 110, "train": 1000, "test": 1000, "aug": False}
 # Sources of each paper's dataset (the reference builders' commands):

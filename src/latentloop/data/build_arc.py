@@ -413,8 +413,8 @@ def _write_split(
             tokens_in, tokens_out = _task_rows(task, packed, split, seed)
             inputs.append(tokens_in)
             labels.append(tokens_out)
-    ids = np.concatenate([first + np.arange(len(r)) for _, r, first in chosen]).astype(np.int32)
-    per_puzzle = np.concatenate([np.full(len(r), size) for size, (_, r, _) in zip(sizes, chosen, strict=True)])
+    ids = np.concatenate([[], *(first + np.arange(len(r)) for _, r, first in chosen)]).astype(np.int32)
+    per_puzzle = np.concatenate([[], *(np.full(len(r), size) for size, (_, r, _) in zip(sizes, chosen, strict=True))])
     arrays = {
         "puzzle_identifiers": ids,
         "puzzle_indices": np.concatenate([[0], np.cumsum(per_puzzle)]).astype(np.int32),
@@ -519,6 +519,51 @@ def build_arc_dataset(
         for split in ("train", "test"):
             arrays, rows = _write_split(root / split, split, tasks, recipes, first_ids, seed, progress)
             _metadata(arrays, rows, len(names), version, provenance).to_json(root / split / "dataset.json")
+
+    return write_dataset_atomically(out_dir, build)
+
+
+def build_adaptation_dataset(
+    out_dir: str | Path,
+    task_id: str,
+    task: dict[str, list[dict[str, np.ndarray]]],
+    prior_names: list[str],
+    aug: int = 8,
+    seed: int = 0,
+    holdout: bool = False,
+) -> Path:
+    """A dataset for adapting a trained ARC run to one new task (`latentloop adapt`).
+
+    The task's identity and `aug` augmented variants get new puzzle identifiers after the run's
+    (`prior_names`, its identifiers.json); train holds the demonstration pairs of every variant (with
+    the builder's random translation), test the test pairs whose outputs are known, or with `holdout`
+    the last demonstration instead (kept out of train: the adaptation's own check). identifiers.json
+    names every row of the grown table, so `solve` finds the task's variants in the adapted run.
+    """
+    demos = _pairs(task, "train", task_id)
+    known = [(p["input"], p["output"]) for p in task["test"] if "output" in p]
+    if holdout:
+        if len(demos) < 2:
+            raise DatasetError(f"{task_id}: --holdout needs at least two demonstrations")
+        demos, known = demos[:-1], demos[-1:]
+    source = SourceTask(task_id, "adapt", demos, known)
+    recipes = [_pack(draw_recipes(source, aug, seed))]
+    names = [*prior_names, *(puzzle_name(task_id, r) for r in _unpack(recipes[0]))]
+    provenance = {
+        "generator": "latentloop.data.build_arc.build_adaptation_dataset",
+        "task": task_id,
+        "aug": aug,
+        "seed": seed,
+        "holdout": holdout,
+        "prior_identifiers": len(prior_names),
+    }
+
+    def build(root: Path) -> None:
+        write_identifiers(root, names)
+        (root / TEST_PUZZLES).write_text(json.dumps(_test_puzzles([source])) + "\n", encoding="utf-8")
+        for split in ("train", "test"):
+            arrays, rows = _write_split(root / split, split, [source], recipes, [len(prior_names)], seed, False)
+            _metadata(arrays, rows, len(names), 0, provenance).to_json(root / split / "dataset.json")
 
     return write_dataset_atomically(out_dir, build)
 

@@ -154,6 +154,20 @@ class Split:
     puzzle_indices: np.ndarray
     group_indices: np.ndarray
     extras: dict[str, np.ndarray] = field(default_factory=dict)
+    path: Path | None = None  # the split's directory, when read from disk
+
+    def task(self):
+        """The task of this split's dataset (`latentloop.tasks.task_for`: named in dataset.json, else recognised)."""
+        from latentloop.tasks import task_for
+
+        root = self.path.parent if self.path is not None else None
+        return task_for(self.metadata.task, self.metadata.seq_len, self.metadata.vocab_size, root=root)
+
+    @property
+    def example_puzzles(self) -> np.ndarray:
+        """The puzzle index of every example, int64 [N]."""
+        counts = np.diff(self.puzzle_indices)
+        return np.repeat(np.arange(len(counts)), counts)
 
     @property
     def num_examples(self) -> int:
@@ -376,7 +390,7 @@ def read_split(split_dir: str | Path, mmap: bool = True) -> Split:
     _check_arrays(arrays, meta, str(split_dir))
     meta.total_puzzles = int(arrays["puzzle_identifiers"].shape[0])
     extras = {k: v for k, v in arrays.items() if k not in REQUIRED_ARRAYS}
-    return Split(meta, *(arrays[name] for name in REQUIRED_ARRAYS), extras=extras)
+    return Split(meta, *(arrays[name] for name in REQUIRED_ARRAYS), extras=extras, path=split_dir)
 
 
 def write_identifiers(root: str | Path, names: list[str]) -> None:

@@ -38,12 +38,6 @@ def _labels(split: Split, rows: np.ndarray) -> torch.Tensor:
     return labels.masked_fill(labels == split.metadata.ignore_label_id, IGNORE_LABEL_ID)
 
 
-def _example_puzzle(split: Split) -> np.ndarray:
-    """Puzzle index of every example."""
-    counts = np.diff(split.puzzle_indices)
-    return np.repeat(np.arange(len(counts)), counts)
-
-
 class TrainStream:
     """Infinite, seeded stream of training batches; `state_dict` / `load_state_dict` resume it exactly."""
 
@@ -52,7 +46,7 @@ class TrainStream:
             raise ValueError("global batch size must be divisible by the world size")
         self.split, self.batch, self.seed = split, global_batch_size, seed
         self.rank, self.world = rank, world_size
-        self.puzzle_of = _example_puzzle(split)
+        self.puzzle_of = split.example_puzzles
         self.epoch, self.cursor = 0, 0
         self._order = self._epoch_order(0)
 
@@ -105,7 +99,7 @@ class TrainStream:
 def eval_batches(split: Split, batch_size: int, max_examples: int = 0, rank: int = 0, world_size: int = 1):
     """Yield (example indices, Batch) over the split in order; the last batch is padded."""
     n = len(split.inputs) if not max_examples else min(max_examples, len(split.inputs))
-    puzzle_of = _example_puzzle(split)
+    puzzle_of = split.example_puzzles
     local = -(-batch_size // world_size)
     for start in range(0, n, local * world_size):
         idx = np.arange(start + rank * local, min(start + (rank + 1) * local, n))

@@ -44,6 +44,7 @@ from latentloop.tasks.arc import (
     ArcTask,
     Recipe,
     as_canvases,
+    crop,
     crop_shapes,
     encode_grid,
     parse_grid,
@@ -52,8 +53,8 @@ from latentloop.tasks.arc import (
 )
 
 if TYPE_CHECKING:
-    from latentloop.api import Run
     from latentloop.evaluate.runner import Records
+    from latentloop.evaluate.solve import Run
 
 DEFAULT_KS = (1, 2, 5, 10, 100, 1000)
 SUBMISSION_K = 2
@@ -490,8 +491,11 @@ def solve_arc(
         sols = []
         for start in range(0, len(tokens), 256):
             sols += solve_tokens(run.model, arc, tokens[start : start + 256], ids[start : start + 256], steps)
-        # as in `ArcVotes`: a variant without a grid votes for the empty grid
-        grids = [r.invert(s.answer) if s.answer.size else s.answer for s, (_, r) in zip(sols, variants, strict=True)]
+        # as `ArcVotes` (the references): the top-left crop of each answer, an empty grid when there is none
+        crops = [crop(s.tokens) for s in sols]
+        grids = [
+            np.zeros((0, 0), np.int8) if g is None else r.invert(g) for g, (_, r) in zip(crops, variants, strict=True)
+        ]
         ranked = vote(grids, [1 / (1 + np.exp(-s.q_halt[-1])) for s in sols])
         attempts = [g for g, _, _ in ranked[:2]]
         target = test.get("output")
@@ -512,3 +516,10 @@ def solve_arc(
             )
         )
     return task_id, answers
+
+
+def solve_file(run: Run, text: str, path: Path, steps: int | None) -> tuple[str | None, list[ArcAnswer]]:
+    """`latentloop solve` on an ARC task file (the evaluation companion's hook for inputs that are more than one
+    puzzle): every test input voted over the task's variants in the run's dataset (`solve_arc`)."""
+    stem = path.stem if path.suffix == ".json" and path.is_file() else None
+    return solve_arc(run, text, task_id=stem, steps=steps)

@@ -31,7 +31,7 @@ from latentloop.data.loader import eval_batches
 from latentloop.evaluate.metrics import token_and_exact
 from latentloop.evaluate.sampling import Sampling, sampled_steps
 from latentloop.model.reasoner import Reasoner
-from latentloop.tasks import companion, registered, task_for
+from latentloop.tasks import companion, registered
 
 HALT_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 N_BUCKETS = 5
@@ -93,7 +93,7 @@ def collect(
     sampling = sampling or Sampling()
     batch_size = max(1, batch_size // sampling.samples)
     model.eval()
-    task = task_for(split.metadata.task, split.metadata.seq_len, split.metadata.vocab_size)
+    task = split.task()
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
     parts: list[Records] = []
     total = min(max_examples or split.num_examples, split.num_examples)
@@ -203,12 +203,11 @@ def summarize(records: Records, split: Split) -> dict:
     n, steps = records.exact.shape
     if n == 0:
         return {"count": 0, "steps": steps, "exact_accuracy": 0.0, "token_accuracy": 0.0, "valid_accuracy": 0.0}
-    counts = np.diff(split.puzzle_indices)
-    puzzle_of = np.repeat(np.arange(len(counts)), counts)[records.index]
+    puzzle_of = split.example_puzzles[records.index]
     ratings = split.extras.get("ratings")
     example_ratings = np.asarray(ratings)[puzzle_of].astype(np.float64) if ratings is not None else np.zeros(0)
     return {
-        "task": task_for(split.metadata.task, split.metadata.seq_len, split.metadata.vocab_size).name,
+        "task": split.task().name,
         "count": int(n),
         "steps": int(steps),
         "exact_accuracy": float(records.exact[:, -1].mean()),

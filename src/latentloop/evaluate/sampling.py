@@ -178,11 +178,10 @@ def collect_samples(
 
     from latentloop.data.loader import eval_batches
     from latentloop.evaluate.metrics import token_and_exact
-    from latentloop.tasks import task_for
 
     model.eval()
     meta = split.metadata
-    task = task_for(meta.task, meta.seq_len, meta.vocab_size)
+    task = split.task()
     K = sampling.samples
     per_batch = max(1, batch_size // K)
     total = min(max_examples or split.num_examples, split.num_examples)

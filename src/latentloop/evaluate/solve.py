@@ -6,22 +6,30 @@ The one inference loop (`evaluate/inference.py`) runs the steps; the task decode
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
 
+from latentloop.config import RunConfig
 from latentloop.data.format import Split
 from latentloop.evaluate.sampling import Sampling, sampled_steps
 from latentloop.model.reasoner import Reasoner
-from latentloop.tasks import task_for
 from latentloop.tasks.base import Task
+
+
+class Run(Protocol):
+    """What solving needs of a run (`latentloop.api.Run`): its config and its model."""
+
+    cfg: RunConfig
+    model: Reasoner
 
 
 @dataclass
 class Solution:
     """One puzzle run through the model, step by step."""
 
-    task: str  # sudoku | maze | arc
+    task: str  # the task's name
     puzzle: np.ndarray  # the input grid (Sudoku givens, maze without path, ARC test input)
     answer: np.ndarray  # the model's grid after the last step run
     steps_used: int  # first step from which the answer no longer changed
@@ -31,6 +39,7 @@ class Solution:
     q_halt: list[float]  # halting logit after every step
     target: np.ndarray | None = None  # the known answer, when there is one
     correct: list[bool] | None = None  # per step, equal to the target (when known)
+    tokens: np.ndarray | None = None  # the predicted token sequence [L] after the last step run
 
 
 @torch.no_grad()
@@ -84,6 +93,7 @@ def solve_tokens(
                 [float(rec.q_halt[i]) for rec in trace[:last]],
                 target,
                 None if target is None else [g.shape == target.shape and bool((g == target).all()) for g in traj],
+                preds[last - 1][i],
             )
         )
     return out
@@ -91,9 +101,8 @@ def solve_tokens(
 
 def solve_split(model: Reasoner, split: Split, indices: list[int], steps: int | None = None) -> list[Solution]:
     """Run examples of a dataset split (by example index), with their labels as targets."""
-    task = task_for(split.metadata.task, split.metadata.seq_len, split.metadata.vocab_size)
+    task = split.task()
     idx = np.asarray(indices, dtype=np.int64)
-    counts = np.diff(split.puzzle_indices)
-    ids = split.puzzle_identifiers[np.repeat(np.arange(len(counts)), counts)[idx]]
+    ids = split.puzzle_identifiers[split.example_puzzles[idx]]
     targets = [task.decode(np.asarray(split.labels[i])) for i in idx]
     return solve_tokens(model, task, np.asarray(split.inputs[idx]), ids, steps, targets=targets)

@@ -7,19 +7,10 @@ operations, written here with three constructors (a preset may write the same in
     update(target, module, *inject)   target <- module(target | sum(inject)), e.g. z <- f(z | y + x)
     snapshot(name, of)                name <- of: keep a state for later injection (SRM's segment start)
 
-`x` is the input embedding. The programs of the papers, each named once with its equation:
-
-    trm              TRM (Jolicoeur-Martineau 2025):  repeat T { repeat n { z <- f(z | y + x) }; y <- f(y | z) }
-    trm_single_z     TRM Table 2, one latent:         repeat T { repeat n { z <- f(z | x) }; z <- f(z) }
-    trm_multiscale   TRM Table 2, n+1 = 7 features:   repeat T { z_i <- f(z_i | sum_{j!=i} z_j + y + x), i = 1..6;
-                                                                 y <- f(y | sum_i z_i) }
-    hrm              HRM (Wang et al. 2025):          repeat N { repeat T { z_L <- f_L(z_L | z_H + x) };
-                                                                 z_H <- f_H(z_H | z_L) }
-    hrm_flat         flat HRM (Ge, Liao & Poggio):    repeat n { z <- f_L(z | x) }
-    srm              SRM (Liao & Poggio 2025):        repeat S { s <- z; repeat n { z <- f(z | x + g(s)) } }
-    srm_noskip       SRM without its skip:            repeat S { repeat n { z <- f(z | x) } }
-    transformer_act  flat transformer + ACT:          z <- f(z | x), refined across supervision steps
-    direct           one pass, no refinement:         z <- f(z | x), a single supervision step
+`x` is the input embedding. `PROGRAMS` below holds the recursion of every paper of the line (TRM and
+its single-z and multi-scale variants, HRM and flat HRM, SRM with and without its skip, the flat
+transformer with ACT and the one-pass baseline), each named once with its source and equation;
+`latentloop presets --programs` prints them.
 
 The gradient window and the loss points of one supervision step (refinement learning) are a
 schedule: `schedule` returns, per operation, whether it runs with gradient, whether every state

@@ -4,9 +4,17 @@ A task is one puzzle family with a fixed-length token encoding. Its module (e.g.
 owns parsing, rendering, encoding, verification and augmentation, and names its companions by
 module path, so that nothing outside the task's own modules branches on its name:
 
-    builder     `data build NAME`: a module with `HELP`, `add_arguments(parser)` and `build(args) -> Path`
+    builder     `data build NAME`: a module with `HELP` (and `DESCRIPTION`), `add_arguments(parser)` and
+                `build(args) -> Path`; "" = none
     view        pictures, terminal and HTML rendering (see `latentloop.viz.views`); "" = the generic view
-    evaluation  task-level scoring over a whole split (e.g. ARC's voting, pass@K); "" = none
+    evaluation  task-level scoring over a whole split (ARC: voting, pass@K, submission.json); "" = none.
+                A module with `DEFAULT_CHECKPOINTS` (all | last: which checkpoints `eval` votes over),
+                `collector(dataset_dir, split)` (an object whose `add_records(records)` takes each
+                checkpoint's per-example records), `report(collector, run_dir, checkpoints) -> dict`
+                (eval.json's `task_scoring`), `lines(report)` (console lines), `summary(report)` (the
+                report's headline numbers), and optionally `solve_file(run, text, path, steps)` for `solve` on
+                an input that is more than one puzzle (an ARC task file; the view's `print_file_answers`
+                prints what it returns)
 
 A new task is a new module that defines a class following `Task` and calls `register` on it
 (packages may also declare one under the entry-point group `latentloop.tasks`).
@@ -121,7 +129,10 @@ _loaded = False
 
 
 def register(cls: type) -> type:
-    """Add a task class to the registry (usable as a class decorator)."""
+    """Add a task class to the registry (usable as a class decorator); a name is taken only once."""
+    other = _REGISTRY.get(cls.name)
+    if other is not None and other.__qualname__ != cls.__qualname__:
+        raise ValueError(f"task name {cls.name!r} is taken by {other.__module__}.{other.__qualname__}")
     _REGISTRY[cls.name] = cls
     return cls
 

@@ -30,6 +30,7 @@ from latentloop.errors import CheckpointError, ConfigError, LatentloopError
 from latentloop.evaluate.runner import evaluate
 from latentloop.model.halting import halt_decision, q_continue_target
 from latentloop.model.reasoner import Reasoner
+from latentloop.tasks import task_for
 from latentloop.train.checkpoint import (
     check_model_config,
     latest_checkpoint,
@@ -231,6 +232,28 @@ def build_model(cfg: RunConfig, split: Split) -> Reasoner:
     return Reasoner(cfg.model, meta.vocab_size, meta.seq_len, meta.num_puzzle_identifiers)
 
 
+def init_weights(model: Reasoner, run_dir: str | Path) -> None:
+    """Start from the (EMA) weights of a run's latest checkpoint (or `pretrained:NAME`); a larger puzzle-embedding
+    table keeps the run's rows and starts its new rows at their mean (new tasks begin where an average task is)."""
+    from latentloop import pretrained
+    from latentloop.model.convert import load_into
+
+    if str(run_dir).startswith(pretrained.PREFIX):
+        source = pretrained.read(str(run_dir).removeprefix(pretrained.PREFIX))[1]
+    else:
+        path = latest_checkpoint(Path(run_dir))
+        if path is None:
+            raise CheckpointError(f"train.init_from={run_dir}: no checkpoint there")
+        ckpt = load_checkpoint(path)
+        source = {**ckpt["model"], **(ckpt["ema"] or {})}
+    table = source.get("puzzle_emb")
+    if table is not None and model.puzzle_emb is not None and table.shape[0] < model.puzzle_emb.shape[0]:
+        grown = table.mean(0, keepdim=True).expand(model.puzzle_emb.shape[0], -1).clone()
+        grown[: table.shape[0]] = table
+        source["puzzle_emb"] = grown
+    load_into(model, source)
+
+
 class Trainer:
     """Owns the model, optimizers, EMA, data stream and carry of one run directory."""
 
@@ -247,8 +270,15 @@ class Trainer:
         self.test_split = read_split(data / "test") if (data / "test").is_dir() else None
         if self.test_split is not None and self.test_split.num_examples == 0:
             self.test_split = None  # e.g. `data build sudoku --test 0`: nothing to evaluate on
+        meta = self.train_split.metadata  # which task: known now, not at the first evaluation hours later
+        self.task = task_for(meta.task, meta.seq_len, meta.vocab_size, root=data)
         torch.manual_seed(t.seed)  # identical initial weights and random streams on every rank
         self.model = build_model(cfg, self.train_split).to(self.device)
+        if t.init_from and not resume:
+            init_weights(self.model, t.init_from)
+        if t.scope == "embedding":  # only the puzzle-embedding rows learn (e.g. adapting to new tasks)
+            for _, p in self.model.dense_parameters():
+                p.requires_grad_(False)
         # counted only for a FLOP budget (the count costs a few seconds): before compiling, on a meta copy
         self.flops_per_step = flops_per_step(self.model, cfg, self.dist.world_size) if t.max_flops else 0.0
         if t.compile:

@@ -8,7 +8,6 @@ model produced no valid grid; its panel says "no valid grid".
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import matplotlib
 
@@ -95,18 +94,19 @@ def html_cells(grid: np.ndarray, puzzle: np.ndarray, previous: np.ndarray | None
     return [[["", f"a{v}"] for v in row] for row in np.asarray(grid).tolist()]
 
 
-def solve_text(run, text: str, path: Path, steps: int | None, trace: bool, colour: bool) -> None:
-    """`latentloop solve` on an ARC task file: every test input solved by voting over the task's variants in the
-    run's dataset (`latentloop.api.solve_arc`), with the two attempts printed."""
-    from latentloop.api import solve_arc
-    from latentloop.viz.views import trace_text
-
-    stem = path.stem if path.suffix == ".json" and path.is_file() else None
-    task_id, answers = solve_arc(run, text, task_id=stem, steps=steps)
+def print_file_answers(task_id: str | None, answers: list, trace: bool, colour: bool) -> None:
+    """What `solve` prints for an ARC task file (`latentloop.evaluate.arc.solve_file`)."""
     if task_id is None:
         print("note: this task is not in the run's dataset; without its puzzle embedding the answer is a guess")
     else:
         print(f"task {task_id}")
+    print_answers(answers, trace, colour)
+
+
+def print_answers(answers: list, trace: bool, colour: bool) -> None:
+    """The voted attempts of every test input of an ARC task (`latentloop.evaluate.arc.ArcAnswer`)."""
+    from latentloop.viz.views import trace_text
+
     for j, ans in enumerate(answers):
         print(f"test input {j + 1}: {ans.variants} variant(s) voted, {ans.candidates} distinct grid(s)")
         if trace:

@@ -28,14 +28,26 @@ def read_metrics(run_dir: Path) -> list[dict]:
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():
         raise CheckpointError(f"{run_dir} has no metrics.jsonl")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i == len(lines) - 1:  # a line torn by a crash: the trainer drops it on resume too
+                break
+            raise CheckpointError(f"{path}, line {i + 1}: not JSON") from None
+    return rows
 
 
 def read_eval(run_dir: Path) -> dict:
     path = Path(run_dir) / "eval.json"
     if not path.is_file():
         raise CheckpointError(f"{run_dir} has no eval.json (run `latentloop eval {run_dir}`)")
-    return json.loads(path.read_text())
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path} is not valid JSON ({e.msg}); run `latentloop eval {run_dir}` again") from None
 
 
 def summary_row(run_dir: Path, run: Run, ev: dict) -> dict:

@@ -22,13 +22,13 @@ from types import ModuleType
 
 import numpy as np
 
-from latentloop.tasks.base import Task
+from latentloop.tasks.base import Task, companion
 from latentloop.viz import figures
 
 
 def view_of(task: Task) -> ModuleType:
     """The view module of `task`."""
-    return importlib.import_module(getattr(task, "view", "") or "latentloop.viz.generic")
+    return companion(task, "view") or importlib.import_module("latentloop.viz.generic")
 
 
 def save_trajectory(
