@@ -24,7 +24,7 @@ from latentloop.config import RunConfig, load_config
 from latentloop.data.loader import Batch
 from latentloop.model.reasoner import Reasoner
 from latentloop.train.optim import AdamATan2, SparseSignSGD
-from latentloop.train.trainer import Carry, supervision_step
+from latentloop.train.trainer import Carry, compile_stacks, supervision_step
 
 # setting name -> (model.forward_dtype, train.compile)
 SETTINGS: dict[str, tuple[str, bool]] = {
@@ -218,8 +218,7 @@ class Bench:
         self.model(self.model.initial_states(b.inputs.shape[0]), b.inputs, b.puzzle_identifiers)
 
     def compile(self) -> None:
-        for stack in self.model.stacks.values():
-            stack.compile()
+        compile_stacks(self.model)  # as the trainer does
 
 
 def count_flops(fn) -> float:

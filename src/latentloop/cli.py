@@ -8,7 +8,7 @@
     latentloop eval RUN_DIR [--steps 1..M] [--halt] accuracy per supervision step, halting, difficulty buckets
     latentloop solve RUN_DIR PUZZLE [--trace]       solve a Sudoku, maze or ARC task; --trace shows every step
     latentloop import-checkpoint ...                turn a reference checkpoint into a run directory
-    latentloop ablate --presets a,b --budget N      several presets, one task, the same budget
+    latentloop study [--quick]                      the research line's claims, each with a computed verdict
     latentloop report RUN_DIR [--baseline RUN_DIR]  report.md with curves and a solving picture
 
 Bad input of any kind ends with one `error: ...` line and exit status 2.
@@ -299,13 +299,16 @@ def cmd_import(args: argparse.Namespace) -> None:
     print(f"wrote run directory {out}")
 
 
-def cmd_ablate(args: argparse.Namespace) -> None:
-    from latentloop.experiments.ablate import run_ablation
+def cmd_study(args: argparse.Namespace) -> None:
+    from latentloop.experiments.study import run_study, tune
 
-    presets = [p.strip() for p in args.presets.split(",") if p.strip()]
-    out = run_ablation(
-        args.task, presets, args.budget, Path(args.out), seed=args.seed, data_dir=args.data, extra=args.overrides
-    )
+    if args.tune:
+        picks = tune(Path(args.out), args.spec, [float(v) for v in args.lrs.split(",")], args.tune_steps)
+        for family, pick in picks.items():
+            scores = ", ".join(f"{lr:g}: {acc:.3f}" for lr, acc in pick["validation_exact"].items())
+            print(f"{family} ({pick['arm']}): validation exact {scores} -> lr {pick['lr']:g}")
+        return
+    out = run_study(Path(args.out), args.spec, quick=args.quick, data_root=args.data)
     print(out.read_text(), end="")
     print(f"wrote {out}")
 
@@ -485,15 +488,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("out")
     s.set_defaults(func=cmd_import)
 
-    s = sub.add_parser("ablate", help="train several presets on one small task with the same budget")
-    s.add_argument("--task", default="sudoku6", help="sudoku6 | sudoku4")
-    s.add_argument("--presets", required=True, help="comma-separated preset names")
-    s.add_argument("--budget", type=int, default=400, help="optimizer steps per preset")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--data", help="dataset directory (default data/ablate-TASK, built if missing)")
-    s.add_argument("--out", default="runs/ablate")
-    s.add_argument("overrides", nargs="*", help="extra section.key=value applied to every preset")
-    s.set_defaults(func=cmd_ablate)
+    s = sub.add_parser("study", help="the research line's claims on one CPU-scale task, each with a verdict")
+    s.add_argument("--out", default="runs/study", help="where runs, results, plots and study.md go (resumable)")
+    s.add_argument("--quick", action="store_true", help="a minutes-long version (fewer steps, seeds, puzzles)")
+    s.add_argument("--spec", help="a study description (default: the packaged experiments/study.yaml)")
+    s.add_argument("--data", help="where the study's datasets are built (default OUT/data)")
+    s.add_argument("--tune", action="store_true", help="pick each family's learning rate on a validation split")
+    s.add_argument("--lrs", default="3e-4,1e-3,2e-3,4e-3", help="with --tune: the learning rates to try")
+    s.add_argument("--tune-steps", type=int, default=300, help="with --tune: optimizer steps per trial")
+    s.set_defaults(func=cmd_study)
 
     s = sub.add_parser("report", help="write report.md with curves and a step-by-step picture")
     s.add_argument("run_dir")

@@ -468,3 +468,64 @@ def package_version(name: str = "latentloop") -> str:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
+def subset_split(split: Split, groups: np.ndarray, first_puzzle_only: bool = False) -> tuple[dict, DatasetMetadata]:
+    """The arrays and metadata of the given groups of a split (each group's first puzzle only, if asked)."""
+    gi, pi = split.group_indices, split.puzzle_indices
+    puzzles = [np.arange(gi[g], gi[g] + 1 if first_puzzle_only else gi[g + 1]) for g in groups]
+    sizes = [len(p) for p in puzzles]
+    puzzles = np.concatenate([np.zeros(0, np.int64), *puzzles])
+    rows = np.concatenate([np.zeros(0, np.int64), *(np.arange(pi[p], pi[p + 1]) for p in puzzles)])
+    arrays = {
+        "inputs": np.asarray(split.inputs[rows]),
+        "labels": np.asarray(split.labels[rows]),
+        "puzzle_identifiers": split.puzzle_identifiers[puzzles],
+        "puzzle_indices": np.concatenate([[0], np.cumsum(pi[puzzles + 1] - pi[puzzles])]),
+        "group_indices": np.concatenate([[0], np.cumsum(sizes)]),
+        **{k: np.asarray(v)[puzzles] for k, v in split.extras.items()},
+    }
+    meta = DatasetMetadata(
+        **{
+            **asdict(split.metadata),
+            "total_groups": len(groups),
+            "total_puzzles": len(puzzles),
+            "mean_puzzle_examples": len(rows) / max(len(puzzles), 1),
+        }
+    )
+    return arrays, meta
+
+
+def carve_validation(dataset_dir: str | Path, out_dir: str | Path, n_val: int, seed: int = 0) -> Path:
+    """A dataset whose test split is a validation split carved out of `dataset_dir`'s training data.
+
+    `n_val` training groups, drawn with `seed`, leave train; the original (first) puzzle of each becomes
+    the new dataset's test split, so hyper-parameters can be chosen without looking at the real test split.
+    Built once: an existing `out_dir` is returned as it is.
+    """
+    out_dir = Path(out_dir)
+    if (out_dir / "test" / "dataset.json").is_file():
+        return out_dir
+    train = read_split(Path(dataset_dir) / "train")
+    if not 0 < n_val < train.num_groups:
+        raise DatasetError(
+            f"a validation split of {n_val} groups needs a training split with more ({train.num_groups})"
+        )
+    chosen = np.sort(np.random.default_rng(seed).choice(train.num_groups, n_val, replace=False))
+    rest = np.setdiff1d(np.arange(train.num_groups), chosen)
+
+    def build(root: Path) -> None:
+        for name, groups, first in (("train", rest, False), ("test", chosen, True)):
+            arrays, meta = subset_split(train, groups, first)
+            meta.provenance = {
+                **(meta.provenance or {}),
+                "validation_of": str(dataset_dir),
+                "seed": seed,
+                "validation_groups": int(n_val),
+            }
+            write_split(root / name, arrays, meta)
+        names = Path(dataset_dir, "identifiers.json")
+        if names.is_file():
+            write_identifiers(root, read_identifiers(dataset_dir))
+
+    return write_dataset_atomically(out_dir, build)

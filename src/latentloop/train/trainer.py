@@ -232,6 +232,17 @@ def build_model(cfg: RunConfig, split: Split) -> Reasoner:
     return Reasoner(cfg.model, meta.vocab_size, meta.seq_len, meta.num_puzzle_identifiers)
 
 
+def compile_stacks(model: Reasoner) -> None:
+    """torch.compile every block stack. Each stack is traced in a few variants (with and without gradient,
+    a detached or a differentiable state, with or without an injection), and HRM has two stacks: dynamo's
+    default of 8 variants per function would silently fall back to eager, so allow more."""
+    import torch._dynamo
+
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
+    for stack in model.stacks.values():
+        stack.compile()
+
+
 def init_weights(model: Reasoner, run_dir: str | Path) -> None:
     """Start from the (EMA) weights of a run's latest checkpoint (or `pretrained:NAME`); a larger puzzle-embedding
     table keeps the run's rows and starts its new rows at their mean (new tasks begin where an average task is)."""
@@ -282,8 +293,7 @@ class Trainer:
         # counted only for a FLOP budget (the count costs a few seconds): before compiling, on a meta copy
         self.flops_per_step = flops_per_step(self.model, cfg, self.dist.world_size) if t.max_flops else 0.0
         if t.compile:
-            for stack in self.model.stacks.values():
-                stack.compile()
+            compile_stacks(self.model)
         dense = self.model.dense_parameters()
         self.optimizers: dict[str, torch.optim.Optimizer] = {
             "main": AdamATan2([p for _, p in dense], lr=t.lr, betas=(t.beta1, t.beta2), weight_decay=t.weight_decay)

@@ -1,0 +1,420 @@
+"""`latentloop study`: the research line's findings, reproduced on one CPU-scale task, each with a verdict.
+
+The study (`study.yaml` beside this file) names its tasks (built by the tasks' own builders), the
+models of the line ("arms": a preset plus its family's CPU recipe), and the claims of the papers,
+each a comparison of arms with the paper's figure beside it. Every arm trains with several seeds;
+each claim's verdict is computed from the seed means and their pooled standard error:
+
+    better(a, b)    agrees when mean(a) - mean(b) > 2 SE, disagrees when < -2 SE
+    equal(a, b)     agrees when |difference| + 2 SE <= the equivalence margin, disagrees when
+                    |difference| - 2 SE > the margin
+    at_least(a, b)  (non-inferiority) agrees when difference - 2 SE >= -margin, disagrees when
+                    difference + 2 SE < -margin
+    refines(a)      accuracy after N_sup steps > after step 1 by more than 2 SE, for every arm listed
+    holds(a)        running 2 x N_sup steps keeps accuracy within 2 SE of N_sup's, or raises it
+
+with SE = sqrt(sd_a^2 / n_a + sd_b^2 / n_b) over seeds. Anything else is "inconclusive at this
+budget" (with the number of seeds that would settle it at the measured spread); a comparison one of
+whose arms stays below the floor of learning is "not testable" (never "disagrees").
+`--tune` picks each family's learning rate on a validation split carved out of the training data.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import shlex
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+from tqdm import tqdm
+
+from latentloop.config import load_config
+from latentloop.data.format import carve_validation
+from latentloop.errors import ConfigError
+from latentloop.tasks import companion, registered
+from latentloop.train.trainer import Trainer
+
+
+@dataclass
+class RunResult:
+    """One arm trained with one seed and evaluated on its task's test split."""
+
+    arm: str
+    seed: int
+    parameters: int
+    effective_depth: int
+    calls_per_step: int
+    steps: int
+    exact_per_step: list[float]  # after each of eval_steps supervision steps
+    token: float
+    train_s: float
+    n_sup: int
+
+
+@dataclass
+class Verdict:
+    """A claim's verdict and the numbers behind it."""
+
+    id: str
+    claim: str
+    paper: str
+    ours: str
+    verdict: str  # agrees | disagrees | inconclusive at this budget | not testable
+    rule: str
+    note: str = ""
+
+
+def load_spec(path: str | Path | None = None) -> dict:
+    """The study description (the packaged study.yaml unless a path is given)."""
+    text = Path(path).read_text() if path else (resources.files("latentloop.experiments") / "study.yaml").read_text()
+    spec = yaml.safe_load(text)
+    for key in ("tasks", "budget", "recipes", "arms", "claims"):
+        if key not in spec:
+            raise ConfigError(f"study description lacks '{key}'")
+    return spec
+
+
+def build_task(spec: dict, name: str, root: Path, quick: bool) -> Path:
+    """Build a study task's dataset with its task's own builder (once; reused when present)."""
+    task = spec["tasks"][name]
+    out = root / name
+    if (out / "test" / "dataset.json").is_file():
+        return out
+    argv = shlex.split(task["build"])
+    if quick and "quick" in task:
+        argv += shlex.split(task["quick"])
+    builder = companion(registered()[argv[0]], "builder")
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"study task {name}")
+    builder.add_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args([*argv[1:], "--quiet"])
+    args.out = str(out)
+    return builder.build(args)
+
+
+def arm_overrides(spec: dict, arm: str, data: Path, budget: dict, seed: int, run_dir: Path) -> list[str]:
+    a = spec["arms"][arm]
+    meta = json.loads((data / "train" / "dataset.json").read_text())
+    return [
+        *spec["recipes"][a["family"]],
+        f"data.path={data}",
+        f"data.seq_len={meta['seq_len']}",
+        f"data.vocab_size={meta['vocab_size']}",
+        f"train.max_steps={budget['steps']}",
+        f"train.seed={seed}",
+        f"run_dir={run_dir}",
+        *a.get("overrides", []),
+    ]
+
+
+def train_arm(spec: dict, arm: str, data: Path, budget: dict, seed: int, run_dir: Path) -> RunResult:
+    cfg = load_config(spec["arms"][arm]["preset"], arm_overrides(spec, arm, data, budget, seed, run_dir))
+    n_sup = cfg.model.halt_max_steps
+    cfg = load_config(
+        spec["arms"][arm]["preset"],
+        [*arm_overrides(spec, arm, data, budget, seed, run_dir), f"eval.steps={budget['eval_factor'] * n_sup}"],
+    )
+    trainer = Trainer(cfg, progress=False)
+    result = trainer.fit()
+    ev, model = result["eval"], trainer.model
+    return RunResult(
+        arm,
+        seed,
+        model.num_parameters(),
+        model.effective_depth(),
+        sum(p.op.kind == "call" for p in model.plan),
+        result["step"],
+        ev["exact_accuracy_per_step"],
+        ev["token_accuracy"],
+        round(trainer.elapsed, 1),
+        n_sup,
+    )
+
+
+def run_study(out: Path, spec_path: str | None = None, quick: bool = False, data_root: Path | None = None) -> Path:
+    """Train every arm with every seed, judge every claim, and write the study's files into `out`."""
+    spec = load_spec(spec_path)
+    budget = {**spec["budget"], **(spec.get("quick", {}) if quick else {})}
+    out.mkdir(parents=True, exist_ok=True)
+    data_root = Path(data_root or out / "data")
+    arms = list(spec["arms"])
+    todo = [(arm, seed) for arm in arms for seed in budget["seeds"]]
+    done = _load_results(out / "results.json")
+    start = time.perf_counter()
+    bar = tqdm(total=len(todo), initial=sum((a, s) in done for a, s in todo), desc="study", unit="run")
+    for arm, seed in todo:
+        if (arm, seed) in done:
+            continue
+        bar.set_postfix_str(f"{arm} seed {seed}")
+        data = build_task(spec, spec["arms"][arm].get("task", spec["default_task"]), data_root, quick)
+        done[(arm, seed)] = train_arm(spec, arm, data, budget, seed, out / "runs" / f"{arm}-{seed}")
+        _save_results(out / "results.json", done)  # a crash loses at most the run in progress
+        bar.update(1)
+    bar.close()
+    results = [done[k] for k in todo]
+    verdicts = judge(spec, results, budget)
+    write_outputs(out, spec, budget, results, verdicts, time.perf_counter() - start)
+    return out / "study.md"
+
+
+def _load_results(path: Path) -> dict[tuple[str, int], RunResult]:
+    if not path.is_file():
+        return {}
+    return {(r["arm"], r["seed"]): RunResult(**r) for r in json.loads(path.read_text())}
+
+
+def _save_results(path: Path, done: dict[tuple[str, int], RunResult]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps([asdict(r) for r in done.values()], indent=1))
+    tmp.replace(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdicts
+
+
+@dataclass
+class Stat:
+    """A statistic of one arm over its seeds."""
+
+    mean: float
+    sd: float
+    n: int
+    values: list[float] = field(default_factory=list)
+
+    @staticmethod
+    def of(values: list[float]) -> Stat:
+        v = np.asarray(values, dtype=np.float64)
+        return Stat(float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v), v.tolist())
+
+    def text(self) -> str:
+        return f"{100 * self.mean:.1f} ± {100 * self.sd:.1f}"
+
+
+def _final(r: RunResult) -> float:
+    return r.exact_per_step[r.n_sup - 1]
+
+
+def _stat(results: list[RunResult], arm: str, read=_final) -> Stat:
+    values = [read(r) for r in results if r.arm == arm]
+    if not values:
+        raise ConfigError(f"a claim names arm {arm!r}, which the study did not run")
+    return Stat.of(values)
+
+
+def _seeds_needed(diff: float, se: float, n: int, target: float) -> int:
+    """Seeds per arm at which 2 SE (shrinking as 1/sqrt(n)) would fall below `target`."""
+    if target <= 0 or se == 0:
+        return n
+    return max(n + 1, math.ceil(n * (2 * se / target) ** 2))
+
+
+def judge(spec: dict, results: list[RunResult], budget: dict) -> list[Verdict]:
+    """The verdict of every claim of the study."""
+    floor = budget["floor"]
+    margin = budget["margin"]
+    verdicts = []
+    for claim in spec["claims"]:
+        test = claim["test"]
+        kind = test["kind"]
+        arms = [test[k] for k in ("a", "b") if k in test] + list(test.get("arms", []))
+        stats = {a: _stat(results, a) for a in arms}
+        if any(stats[a].mean < floor for a in arms):
+            low = ", ".join(f"{a} {stats[a].text()}" for a in arms if stats[a].mean < floor)
+            verdicts.append(_verdict(claim, stats, "not testable", f"below the floor of {100 * floor:.0f}%: {low}"))
+            continue
+        if kind in ("better", "equal", "at_least"):
+            a, b = stats[test["a"]], stats[test["b"]]
+            diff, se = a.mean - b.mean, math.sqrt(a.sd**2 / a.n + b.sd**2 / b.n)
+            verdict, rule = _pairwise(kind, diff, se, margin)
+            note = f"difference {100 * diff:+.1f} pp, 2 SE = {200 * se:.1f} pp"
+            if verdict == "inconclusive at this budget":
+                goal = abs(diff) if kind == "better" else margin - abs(diff) if kind == "equal" else diff + margin
+                note += f"; about {_seeds_needed(diff, se, a.n, abs(goal))} seeds per arm would settle it"
+            verdicts.append(_verdict(claim, stats, verdict, note, rule))
+        elif kind in ("refines", "holds"):
+            verdicts.append(_curve_verdict(claim, results, arms, kind, stats))
+        else:
+            raise ConfigError(f"claim {claim['id']}: unknown test kind {kind!r}")
+    return verdicts
+
+
+def _pairwise(kind: str, diff: float, se: float, margin: float) -> tuple[str, str]:
+    if kind == "better":
+        rule = "a - b > 2 SE agrees; < -2 SE disagrees"
+        verdict = "agrees" if diff > 2 * se else "disagrees" if diff < -2 * se else "inconclusive at this budget"
+    elif kind == "equal":
+        rule = f"|a - b| + 2 SE <= {100 * margin:.0f} pp agrees; |a - b| - 2 SE > {100 * margin:.0f} pp disagrees"
+        verdict = (
+            "agrees"
+            if abs(diff) + 2 * se <= margin
+            else "disagrees"
+            if abs(diff) - 2 * se > margin
+            else "inconclusive at this budget"
+        )
+    else:
+        rule = f"a - b - 2 SE >= -{100 * margin:.0f} pp agrees; a - b + 2 SE < -{100 * margin:.0f} pp disagrees"
+        verdict = (
+            "agrees"
+            if diff - 2 * se >= -margin
+            else "disagrees"
+            if diff + 2 * se < -margin
+            else "inconclusive at this budget"
+        )
+    return verdict, rule
+
+
+def _curve_verdict(claim: dict, results: list[RunResult], arms: list[str], kind: str, stats: dict) -> Verdict:
+    parts, verdicts = [], []
+    for arm in arms:
+        runs = [r for r in results if r.arm == arm]
+        n_sup = runs[0].n_sup
+        if kind == "refines":
+            first = Stat.of([r.exact_per_step[0] for r in runs])
+            last = stats[arm]
+            gain = last.mean - first.mean
+            se = math.sqrt(first.sd**2 / first.n + last.sd**2 / last.n)
+            ok = "agrees" if gain > 2 * se else "disagrees" if gain < -2 * se else "inconclusive at this budget"
+            parts.append(f"{arm} {100 * first.mean:.1f} -> {100 * last.mean:.1f}")
+        else:
+            deep = Stat.of([r.exact_per_step[-1] for r in runs])
+            last = stats[arm]
+            diff = deep.mean - last.mean
+            se = math.sqrt(deep.sd**2 / deep.n + last.sd**2 / last.n)
+            ok = "agrees" if diff >= -2 * se else "disagrees"
+            parts.append(
+                f"{arm} {100 * last.mean:.1f} at {n_sup} -> {100 * deep.mean:.1f} at {len(runs[0].exact_per_step)}"
+            )
+        verdicts.append(ok)
+    verdict = (
+        "agrees"
+        if all(v == "agrees" for v in verdicts)
+        else ("disagrees" if "disagrees" in verdicts else "inconclusive at this budget")
+    )
+    rule = (
+        "exact after N_sup steps - after step 1 > 2 SE, for every arm"
+        if kind == "refines"
+        else "exact after 2 N_sup steps >= after N_sup - 2 SE, for every arm"
+    )
+    return Verdict(claim["id"], claim["claim"], claim["paper"], "; ".join(parts), verdict, rule)
+
+
+def _verdict(claim: dict, stats: dict[str, Stat], verdict: str, note: str, rule: str = "") -> Verdict:
+    ours = ", ".join(f"{a} {s.text()}" for a, s in stats.items())
+    return Verdict(claim["id"], claim["claim"], claim["paper"], ours, verdict, rule, note)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs: results.json / results.csv / claims.json / study.md and the plots
+
+
+def write_outputs(
+    out: Path, spec: dict, budget: dict, results: list[RunResult], verdicts: list[Verdict], seconds: float
+) -> None:
+    from latentloop.viz.study import study_plots
+
+    with open(out / "results.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            [
+                "arm",
+                "seed",
+                "parameters",
+                "effective_depth",
+                "calls_per_step",
+                "steps",
+                "train_s",
+                "exact_at_1",
+                "exact_at_n_sup",
+                "exact_at_2n_sup",
+                "token",
+            ]
+        )
+        for r in results:
+            w.writerow(
+                [
+                    r.arm,
+                    r.seed,
+                    r.parameters,
+                    r.effective_depth,
+                    r.calls_per_step,
+                    r.steps,
+                    r.train_s,
+                    r.exact_per_step[0],
+                    _final(r),
+                    r.exact_per_step[-1],
+                    r.token,
+                ]
+            )
+    (out / "claims.json").write_text(json.dumps([asdict(v) for v in verdicts], indent=1))
+    plots = study_plots(spec, results, out)
+    lines = [
+        "# The research line's claims on one CPU",
+        "",
+        f"{len(spec['arms'])} models x {len(budget['seeds'])} seeds, {budget['steps']} optimizer steps each; "
+        f"{len(results)} runs in {seconds / 60:.0f} min. A model has learnt when its test exact accuracy after "
+        f"N_sup steps is at least {100 * budget['floor']:.0f}%; equivalence margin {100 * budget['margin']:.0f} pp; "
+        "SE = the pooled standard error of the two seed means.",
+        "",
+        "| claim | paper | ours (exact %, mean ± sd over seeds) | verdict | rule and numbers |",
+        "|---|---|---|---|---|",
+        *(f"| **{v.id}** {v.claim} | {v.paper} | {v.ours} | **{v.verdict}** | {v.rule}; {v.note} |" for v in verdicts),
+        "",
+        "## Models",
+        "",
+        "| arm | what | preset | parameters | effective depth | calls / step | exact after 1 | after N_sup | "
+        "after 2 N_sup | train s |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for arm, a in spec["arms"].items():
+        runs = [r for r in results if r.arm == arm]
+        s1 = Stat.of([r.exact_per_step[0] for r in runs])
+        sn = Stat.of([_final(r) for r in runs])
+        s2 = Stat.of([r.exact_per_step[-1] for r in runs])
+        lines.append(
+            f"| {arm} | {a['label']} | `{a['preset']}` | {runs[0].parameters:,} | {runs[0].effective_depth} | "
+            f"{runs[0].calls_per_step} | {s1.text()} | {sn.text()} | {s2.text()} | "
+            f"{np.mean([r.train_s for r in runs]):.0f} |"
+        )
+    lines += ["", "## Recipes", ""]
+    for family, overrides in spec["recipes"].items():
+        lines.append(f"- **{family}**: `{' '.join(overrides)}`")
+    lines += ["", "## Plots", "", *(f"![{name}]({p.name})" for name, p in plots.items()), ""]
+    (out / "study.md").write_text("\n".join(lines))
+
+
+def tune(out: Path, spec_path: str | None, lrs: list[float], steps: int, seed: int = 0) -> dict:
+    """Each family's learning rate picked on a validation split of the training data (never the test split):
+    every lr in `lrs` trains the family's first arm for `steps` steps; the best validation exact accuracy wins."""
+    spec = load_spec(spec_path)
+    picks = {}
+    for family in spec["recipes"]:
+        arm = next(a for a, v in spec["arms"].items() if v["family"] == family)
+        task = spec["arms"][arm].get("task", spec["default_task"])
+        data = build_task(spec, task, out / "data", quick=False)
+        val = carve_validation(data, out / "data" / f"{task}-val", spec["tasks"][task].get("val", 100), seed)
+        scores = {}
+        for lr in lrs:
+            budget = {**spec["budget"], "steps": steps, "eval_factor": 1}
+            cfg_overrides = [f"train.lr={lr}", f"train.puzzle_emb_lr={lr}"]
+            spec_copy = {
+                **spec,
+                "arms": {
+                    **spec["arms"],
+                    arm: {**spec["arms"][arm], "overrides": [*spec["arms"][arm].get("overrides", []), *cfg_overrides]},
+                },
+            }
+            r = train_arm(spec_copy, arm, val, budget, seed, out / "tune" / f"{family}-{lr}")
+            scores[lr] = _final(r)
+        picks[family] = {"arm": arm, "validation_exact": scores, "lr": max(scores, key=scores.get)}
+    (out / "tune.json").write_text(json.dumps(picks, indent=1))
+    return picks

@@ -1,0 +1,66 @@
+"""The study's pictures: accuracy per supervision step for every model, and accuracy against parameters and
+against effective depth (block applications per supervision step)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from latentloop.viz.figures import save_figure
+
+
+def _by_arm(results: list) -> dict[str, list]:
+    arms: dict[str, list] = {}
+    for r in results:
+        arms.setdefault(r.arm, []).append(r)
+    return arms
+
+
+def study_plots(spec: dict, results: list, out: Path) -> dict[str, Path]:
+    """refinement.png, parameters.png and depth.png in `out`; returns them by name."""
+    arms = _by_arm(results)
+    plots = {}
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    for arm, runs in arms.items():
+        curves = np.array([r.exact_per_step for r in runs])
+        steps = np.arange(1, curves.shape[1] + 1)
+        mean, sd = curves.mean(0), curves.std(0)
+        (line,) = ax.plot(steps, mean, marker=".", label=arm)
+        ax.fill_between(steps, mean - sd, mean + sd, color=line.get_color(), alpha=0.12)
+    n_sup = results[0].n_sup
+    ax.axvline(n_sup, color="grey", lw=0.8, ls="--")
+    ax.text(n_sup, 0.02, " trained N_sup", color="grey", fontsize=8)
+    ax.set(
+        xlabel="supervision steps at test time",
+        ylabel="test exact accuracy",
+        ylim=(0, 1),
+        title="refinement: accuracy after each step (mean ± sd over seeds)",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    plots["accuracy per supervision step"] = save_figure(fig, out / "refinement.png")
+
+    for key, name, xlabel in (
+        ("parameters", "parameters.png", "parameters (puzzle embedding excluded)"),
+        ("effective_depth", "depth.png", "effective depth (block applications per supervision step)"),
+    ):
+        fig, ax = plt.subplots(figsize=(6.4, 4.4))
+        for arm, runs in arms.items():
+            x = getattr(runs[0], key)
+            y = [r.exact_per_step[r.n_sup - 1] for r in runs]
+            ax.errorbar(x, np.mean(y), yerr=np.std(y), fmt="o", capsize=3)
+            ax.annotate(arm, (x, np.mean(y)), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        ax.set(xlabel=xlabel, ylabel="test exact accuracy after N_sup steps", ylim=(0, 1))
+        if key == "parameters":
+            ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        plots[f"accuracy against {key.replace('_', ' ')}"] = save_figure(fig, out / name)
+    return plots
