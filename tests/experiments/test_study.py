@@ -1,0 +1,95 @@
+"""The study: verdict rules on known numbers, and a tiny end-to-end study through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from latentloop.cli import main
+from latentloop.experiments.study import RunResult, judge, load_spec
+
+BUDGET = {"floor": 0.1, "margin": 0.05}
+
+
+def _runs(arm: str, finals: list[float], first: float = 0.1, deep: float | None = None) -> list[RunResult]:
+    return [
+        RunResult(arm, s, 1000, 8, 4, 10, [first, f, f if deep is None else deep], 0.9, 1.0, 2)
+        for s, f in enumerate(finals)
+    ]
+
+
+def _claim(kind: str, **arms) -> dict:
+    return {"id": "X", "claim": "c", "paper": "p", "test": {"kind": kind, **arms}}
+
+
+def _verdict(kind: str, results: list[RunResult], **arms) -> str:
+    return judge({"claims": [_claim(kind, **arms)]}, results, BUDGET)[0].verdict
+
+
+def test_pairwise_verdicts_follow_the_written_rules() -> None:
+    a, b, c = _runs("a", [0.80, 0.82, 0.81]), _runs("b", [0.50, 0.52, 0.51]), _runs("c", [0.79, 0.83, 0.81])
+    assert _verdict("better", a + b, a="a", b="b") == "agrees"
+    assert _verdict("better", a + b, a="b", b="a") == "disagrees"
+    assert _verdict("equal", a + c, a="a", b="c") == "agrees"
+    assert _verdict("equal", a + b, a="a", b="b") == "disagrees"
+    assert _verdict("at_least", b + a, a="b", b="a") == "disagrees"
+    noisy = _runs("n", [0.3, 0.9, 0.6])
+    assert _verdict("better", a + noisy, a="a", b="n") == "inconclusive at this budget"
+    floor = _runs("f", [0.02, 0.03, 0.01])
+    assert _verdict("better", a + floor, a="a", b="f") == "not testable"  # never "disagrees"
+
+
+def test_curve_verdicts() -> None:
+    rising = _runs("r", [0.8, 0.82, 0.81], first=0.2)
+    flat = _runs("f", [0.5, 0.52, 0.51], first=0.5)
+    collapsing = _runs("c", [0.8, 0.82, 0.81], deep=0.3)
+    assert _verdict("refines", rising, arms=["r"]) == "agrees"
+    assert _verdict("refines", rising + flat, arms=["r", "f"]) == "inconclusive at this budget"
+    assert _verdict("holds", rising, arms=["r"]) == "agrees"
+    assert _verdict("holds", collapsing, arms=["c"]) == "disagrees"
+
+
+def test_the_packaged_study_is_complete() -> None:
+    spec = load_spec()
+    ids = {c["id"].rstrip("ab") for c in spec["claims"]}
+    assert {f"C{i}" for i in range(1, 11)} <= ids
+    for claim in spec["claims"]:
+        t = claim["test"]
+        assert all(a in spec["arms"] for a in [t.get("a"), t.get("b"), *t.get("arms", [])] if a), claim["id"]
+    assert all(a["family"] in spec["recipes"] for a in spec["arms"].values())
+
+
+def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
+    spec = load_spec()
+    spec["tasks"] = {"sudoku4": {"build": "sudoku --size 4 --train 120 --test 24 --aug 10"}}
+    spec["default_task"] = "sudoku4"
+    spec["budget"] = {"steps": 30, "seeds": [0, 1], "eval_factor": 2, "floor": 0.0, "margin": 0.05}
+    tiny = ["model.hidden_size=32", "train.compile=false", "model.forward_dtype=float32", "model.halt_max_steps=2",
+            "train.lr_warmup_steps=3", "train.lr=3e-3"]
+    spec["recipes"] = {k: [*v, *tiny] for k, v in spec["recipes"].items()}
+    spec["arms"] = {k: spec["arms"][k] for k in ("trm", "nsup1")}
+    spec["claims"] = [c for c in spec["claims"] if c["id"] in ("C8",)]
+    spec["claims"].append({"id": "C10", "claim": "refines", "paper": "p", "test": {"kind": "refines", "arms": ["trm"]}})
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    assert main(["study", "--spec", str(path), "--out", str(tmp_path / "out")]) == 0
+    out = tmp_path / "out"
+    results = json.loads((out / "results.json").read_text())
+    assert {(r["arm"], r["seed"]) for r in results} == {(a, s) for a in ("trm", "nsup1") for s in (0, 1)}
+    assert all(len(r["exact_per_step"]) == 2 * r["n_sup"] for r in results)
+    claims = {c["id"]: c for c in json.loads((out / "claims.json").read_text())}
+    assert set(claims) == {"C8", "C10"}
+    assert all(
+        c["verdict"] in ("agrees", "disagrees", "inconclusive at this budget", "not testable") for c in claims.values()
+    )
+    for name in ("study.md", "results.csv", "refinement.png", "parameters.png", "depth.png"):
+        assert (out / name).is_file(), name
+    # robust at any size: the two arms are one network (equal parameters), trained with 2 and 1 supervision steps
+    by_arm = {r["arm"]: r for r in results}
+    assert by_arm["trm"]["parameters"] == by_arm["nsup1"]["parameters"] and by_arm["trm"]["n_sup"] == 2
+    # the study resumes: a second call finds every run done and trains nothing
+    before = (out / "results.json").read_text()
+    assert main(["study", "--spec", str(path), "--out", str(out)]) == 0
+    assert (out / "results.json").read_text() == before
