@@ -70,6 +70,13 @@ def cmd_info(args: argparse.Namespace) -> None:
     else:
         raise LatentloopError(f"no dataset at {cfg.data.path}: set data.seq_len and data.vocab_size to size the model")
     model = Reasoner(cfg.model, vocab, seq, 1)
+    if args.training_flops:  # for scripts: the run's training FLOPs (max_steps x FLOPs per step), one number
+        from latentloop.train.trainer import flops_per_step
+
+        if not cfg.train.max_steps:
+            raise LatentloopError("--training-flops needs a preset with train.max_steps")
+        print(f"{cfg.train.max_steps * flops_per_step(model, cfg):.6e}")
+        return
     m = cfg.model
     calls = sum(p.op.kind == "call" for p in model.plan)
     emb = n_ids * model.puzzle_emb_dim
@@ -383,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("overrides", nargs="*", help="section.key=value")
         s.add_argument(flag, action="store_true", help=flag_help)
         s.set_defaults(func=func)
+        if name == "info":
+            s.add_argument("--training-flops", action="store_true", help="print only max_steps x FLOPs per step")
 
     s = sub.add_parser("data", help="build datasets")
     dsub = s.add_subparsers(dest="action", required=True)
