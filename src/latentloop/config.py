@@ -208,6 +208,9 @@ class TrainConfig:
     """Checkpoint every this many steps; 0 = at evals and at the end."""
     keep_checkpoints: int = 3
     """Checkpoints kept (the newest ones, plus the best at evaluation); 0 = keep all."""
+    micro_batch: int = 0
+    """Slots per forward/backward within one optimizer step (gradient accumulation; the recipe's batch and its
+    results unchanged up to rounding): smaller chunks keep activations in cache; 0 = the whole batch at once."""
     init_from: str = ""
     """Start from the weights of this run directory (fine-tuning, adaptation); a larger puzzle table is grown."""
     scope: str = "all"
@@ -263,6 +266,8 @@ def validate(cfg: RunConfig) -> None:
     _choice("model.forward_dtype", m.forward_dtype, DTYPES)
     _choice("train.loss", t.loss, LOSSES)
     _choice("train.scope", t.scope, ("all", "embedding"))
+    if t.micro_batch < 0:
+        raise ConfigError(f"train.micro_batch must be >= 0, got {t.micro_batch}")
     if t.max_flops < 0:
         raise ConfigError(f"train.max_flops must be >= 0, got {t.max_flops}")
     if t.max_flops and t.max_steps:

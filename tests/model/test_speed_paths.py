@@ -106,3 +106,28 @@ def test_padded_token_mixer_equals_the_plain_one(pad_to: int) -> None:
     for (name, p), q in zip(plain.named_parameters(), padded.parameters(), strict=True):
         if p.grad is not None:
             torch.testing.assert_close(q.grad.to_dense(), p.grad.to_dense(), rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_micro_batches_train_like_the_whole_batch(sudoku4_dataset, tmp_path) -> None:
+    """Gradient accumulation over chunks of slots: the same weights after a few steps, up to summation order
+    (halting exploration included: it is drawn once per step for the whole batch)."""
+    from latentloop.train.trainer import Trainer
+
+    weights = {}
+    for micro in (0, 8):
+        cfg = load_config(
+            "trm-sudoku4-cpu",
+            [
+                f"data.path={sudoku4_dataset}",
+                f"run_dir={tmp_path / str(micro)}",
+                "train.max_steps=4",
+                f"train.micro_batch={micro}",
+                "train.global_batch_size=32",
+                "model.halt_exploration_prob=0.5",
+            ],
+        )
+        trainer = Trainer(cfg, progress=False)
+        trainer.fit()
+        weights[micro] = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+    for key, value in weights[0].items():
+        torch.testing.assert_close(weights[8][key], value, rtol=1e-4, atol=1e-5, msg=key)

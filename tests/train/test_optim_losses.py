@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from latentloop.model.halting import halt_decision, q_continue_target
+from latentloop.model.halting import exploration_min_steps, halt_decision, q_continue_target
 from latentloop.train.optim import AdamATan2, SparseSignSGD, lr_at
 
 
@@ -55,7 +55,7 @@ def test_halting_rules() -> None:
     steps = torch.tensor([1, 1, 4, 2])
     q_halt = torch.tensor([0.5, -0.5, -1.0, 0.2])
     q_cont = torch.tensor([1.0, -1.0, 0.0, 0.0])
-    kw = dict(max_steps=4, exploration_prob=0.0)
+    kw = dict(max_steps=4)
     assert halt_decision(q_halt, q_cont, steps, mode="bce", training=True, **kw).tolist() == [True, False, True, True]
     assert halt_decision(q_halt, q_cont, steps, mode="q_learning", training=True, **kw).tolist() == [
         False,
@@ -77,6 +77,8 @@ def test_halting_rules() -> None:
     ]
     # Exploration with probability 1: nothing halts before its drawn minimum (>= 2), the limit still halts.
     g = torch.Generator().manual_seed(0)
+    low = exploration_min_steps(1000, mode="bce", max_steps=4, prob=1.0, generator=g, device=torch.device("cpu"))
+    assert low.min() >= 2 and low.max() <= 4
     h = halt_decision(
         torch.full((1000,), 5.0),
         torch.zeros(1000),
@@ -84,9 +86,9 @@ def test_halting_rules() -> None:
         mode="bce",
         training=True,
         max_steps=4,
-        exploration_prob=1.0,
-        generator=g,
+        min_steps=low,
     )
     assert not h.any()
+    assert exploration_min_steps(8, mode="none", max_steps=4, prob=1.0, generator=g, device=torch.device("cpu")) is None
     t = q_continue_target(torch.tensor([0.0, 1.0]), torch.tensor([2.0, -1.0]), torch.tensor([False, True]))
     torch.testing.assert_close(t, torch.sigmoid(torch.tensor([2.0, 1.0])))

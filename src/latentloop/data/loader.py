@@ -32,6 +32,15 @@ class Batch:
             *(t.to(device, non_blocking=True) for t in (self.inputs, self.labels, self.puzzle_identifiers, self.valid))
         )
 
+    def rows(self, sl: slice) -> Batch:
+        return Batch(self.inputs[sl], self.labels[sl], self.puzzle_identifiers[sl], self.valid[sl])
+
+    @staticmethod
+    def cat(parts: list[Batch]) -> Batch:
+        return Batch(
+            *(torch.cat([getattr(p, f) for p in parts]) for f in ("inputs", "labels", "puzzle_identifiers", "valid"))
+        )
+
 
 def _labels(split: Split, rows: np.ndarray) -> torch.Tensor:
     labels = torch.from_numpy(np.asarray(split.labels[rows]).astype(np.int64))

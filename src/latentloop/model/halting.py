@@ -28,6 +28,32 @@ def wants_halt(q_halt: torch.Tensor, q_continue: torch.Tensor, mode: str) -> tor
     return torch.zeros_like(q_halt, dtype=torch.bool)
 
 
+def exploration_min_steps(
+    batch: int,
+    *,
+    mode: str,
+    max_steps: int,
+    prob: float,
+    generator: torch.Generator | None,
+    device: torch.device,
+    shard: tuple[int, int] = (0, 1),
+) -> torch.Tensor | None:
+    """Training's exploration: per slot, the step count it may not halt before [B] (None: no exploration).
+
+    With probability `prob` a slot draws a minimum uniform in 2..max_steps. `shard` = (rank, world size):
+    the draw is made for the global batch of B * world slots from a generator in the same state on every
+    rank, and each rank keeps its slice, so a run takes the same decisions on any number of processes
+    (and, drawn once per step, with any micro-batching).
+    """
+    if prob <= 0 or mode == "none" or max_steps <= 1:
+        return None
+    rank, world = shard
+    mine = slice(rank * batch, (rank + 1) * batch)
+    explore = torch.rand(batch * world, generator=generator, device=device)[mine] < prob
+    low = torch.randint(2, max_steps + 1, (batch * world,), generator=generator, device=device)[mine]
+    return torch.where(explore, low, torch.zeros_like(low))
+
+
 def halt_decision(
     q_halt: torch.Tensor,
     q_continue: torch.Tensor,
@@ -36,19 +62,15 @@ def halt_decision(
     mode: str,
     max_steps: int,
     training: bool,
-    exploration_prob: float = 0.0,
-    generator: torch.Generator | None = None,
-    shard: tuple[int, int] = (0, 1),
+    min_steps: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Which slots halt after this supervision step.
 
     Args:
         q_halt, q_continue: halting logits [B] (fp32).
         steps: supervision steps taken so far *including* this one [B] (int).
-        mode: none | bce | q_learning.
-        shard: (rank, world size). Exploration is drawn for the global batch of B * world slots
-            from a generator in the same state on every rank, and each rank keeps its slice, so a
-            run takes the same decisions on any number of processes.
+        mode: none | bce | q_learning | q_compare.
+        min_steps: exploration's minimum step count per slot (`exploration_min_steps`), or None.
 
     Returns:
         halted [B] bool.
@@ -57,15 +79,7 @@ def halt_decision(
     if not training or mode == "none" or max_steps <= 1:
         return halted
     halted = halted | wants_halt(q_halt, q_continue, mode)
-    if exploration_prob > 0:
-        rank, world = shard
-        B = steps.shape[0]
-        mine = slice(rank * B, (rank + 1) * B)
-        explore = torch.rand(B * world, generator=generator, device=steps.device)[mine] < exploration_prob
-        low = torch.randint(2, max_steps + 1, (B * world,), generator=generator, device=steps.device)[mine]
-        min_steps = torch.where(explore, low, torch.zeros_like(low))
-        halted = halted & (steps >= min_steps)
-    return halted
+    return halted if min_steps is None else halted & (steps >= min_steps)
 
 
 def q_continue_target(next_q_halt: torch.Tensor, next_q_continue: torch.Tensor, is_last: torch.Tensor) -> torch.Tensor:

@@ -52,6 +52,17 @@ class LossOutput:
     n_scored: torch.Tensor  # [B] number of scored tokens
     q_halt: torch.Tensor  # [B] the halting logits the loss was computed on
 
+    @staticmethod
+    def cat(parts: list[LossOutput]) -> LossOutput:
+        """The losses of micro-batches as those of their union (sums added, per-slot values concatenated)."""
+        sums = [
+            sum(getattr(p, f).detach() for p in parts) for f in ("total", "lm_loss", "q_halt_loss", "q_continue_loss")
+        ]
+        rest = [
+            torch.cat([getattr(p, f) for p in parts]) for f in ("seq_correct", "token_correct", "n_scored", "q_halt")
+        ]
+        return LossOutput(*sums, *rest)
+
 
 def act_loss(
     logits: torch.Tensor,

@@ -28,7 +28,7 @@ from latentloop.data.format import Split, read_split
 from latentloop.data.loader import Batch, TrainStream
 from latentloop.errors import CheckpointError, ConfigError, LatentloopError
 from latentloop.evaluate.runner import evaluate
-from latentloop.model.halting import halt_decision, q_continue_target
+from latentloop.model.halting import exploration_min_steps, halt_decision, q_continue_target
 from latentloop.model.reasoner import Reasoner
 from latentloop.tasks import task_for
 from latentloop.train.checkpoint import (
@@ -89,6 +89,15 @@ class Carry:
             model.reset_states(self.states, h), torch.where(h, torch.zeros_like(self.steps), self.steps), h, data
         )
 
+    def rows(self, sl: slice) -> Carry:
+        return Carry({k: v[sl] for k, v in self.states.items()}, self.steps[sl], self.halted[sl], self.data.rows(sl))
+
+    @staticmethod
+    def cat(parts: list[Carry]) -> Carry:
+        states = {k: torch.cat([p.states[k] for p in parts]) for k in parts[0].states}
+        steps, halted = (torch.cat([getattr(p, f) for p in parts]) for f in ("steps", "halted"))
+        return Carry(states, steps, halted, Batch.cat([p.data for p in parts]))
+
     def tensors(self) -> dict[str, torch.Tensor]:
         out = {f"states.{k}": v for k, v in self.states.items()}
         out.update(
@@ -115,14 +124,18 @@ def supervision_step(
     cfg: RunConfig,
     generator: torch.Generator | None = None,
     shard: tuple[int, int] = (0, 1),
+    min_steps: torch.Tensor | None = None,
 ) -> tuple[Carry, LossOutput]:
     """Refill, run one supervision step, decide halting, and compute the loss (no backward).
 
-    `shard` = (rank, world size): this process holds that slice of the global batch.
+    Halting exploration: drawn here from `generator` when one is given (`shard` = (rank, world size):
+    this process holds that slice of the global batch), else `min_steps` (drawn by the caller; None = none).
     """
     m = cfg.model
     carry = carry.refill(model, batch)
     data = carry.data
+    if generator is not None:
+        min_steps = draw_exploration(cfg, data.inputs.shape[0], generator, shard)
     out = model(carry.states, data.inputs, data.puzzle_identifiers)
     steps = carry.steps + 1
     with torch.no_grad():
@@ -133,9 +146,7 @@ def supervision_step(
             mode=m.halting,
             max_steps=m.halt_max_steps,
             training=True,
-            exploration_prob=m.halt_exploration_prob,
-            generator=generator,
-            shard=shard,
+            min_steps=min_steps,
         )
         target = None
         if m.halting == "q_learning":  # HRM: bootstrap from one more (no-grad) step on the same data
@@ -152,6 +163,22 @@ def supervision_step(
         aux_logits=out.aux_logits,
     )
     return Carry(out.states, steps, halted, data), loss
+
+
+def draw_exploration(
+    cfg: RunConfig, batch: int, generator: torch.Generator, shard: tuple[int, int] = (0, 1)
+) -> torch.Tensor | None:
+    """This step's halting exploration for `batch` slots (see `exploration_min_steps`)."""
+    m = cfg.model
+    return exploration_min_steps(
+        batch,
+        mode=m.halting,
+        max_steps=m.halt_max_steps,
+        prob=m.halt_exploration_prob,
+        generator=generator,
+        device=generator.device,
+        shard=shard,
+    )
 
 
 def step_metrics(carry: Carry, loss: LossOutput, dist_info: Dist | None = None) -> dict:
@@ -437,10 +464,9 @@ class Trainer:
             batch = next(self.stream).to(self.device)
             if self.carry is None:
                 self.carry = Carry.start(self.model, batch)
-            shard = (self.dist.rank, self.dist.world_size)
-            self.carry, loss = supervision_step(self.model, self.carry, batch, cfg, self.generator, shard)
-            # 2. backward on the global-batch mean, all-reduce, optimizer step, EMA
-            (loss.total / t.global_batch_size).backward()
+            # (and 2. backward on the global-batch mean), in micro-batches of slots when asked
+            self.carry, loss = self.step_slots(batch)
+            # 2. all-reduce, optimizer step, EMA
             if self.dist.active:
                 all_reduce_grads(dense)
             self.step += 1
@@ -505,6 +531,24 @@ class Trainer:
             write_text_atomic(self.run_dir / "eval.json", json.dumps({"step": self.step, **last_eval}, indent=1))
         stop.restore()
         return {"step": self.step, "eval": last_eval, "interrupted": False}
+
+    def step_slots(self, batch: Batch) -> tuple[Carry, LossOutput]:
+        """One supervision step for every slot and the backward of its loss, `train.micro_batch` slots at a time
+        (gradient accumulation: the same update up to summation order; the exploration is drawn once)."""
+        cfg, gb = self.cfg, self.cfg.train.global_batch_size
+        B = batch.inputs.shape[0]
+        min_steps = draw_exploration(cfg, B, self.generator, (self.dist.rank, self.dist.world_size))
+        micro = cfg.train.micro_batch or B
+        parts = []
+        for start in range(0, B, micro):
+            rows = slice(start, start + micro)
+            chunk = None if min_steps is None else min_steps[rows]
+            carry, loss = supervision_step(self.model, self.carry.rows(rows), batch.rows(rows), cfg, min_steps=chunk)
+            (loss.total / gb).backward()
+            parts.append((carry, loss))
+        if len(parts) == 1:
+            return parts[0]
+        return Carry.cat([c for c, _ in parts]), LossOutput.cat([loss for _, loss in parts])
 
     def _eval_and_log(self, log: _Logger, checkpoint: Path | None, progress: bool = False) -> dict | None:
         """Evaluate, log, and mark the checkpoint just written as best when its accuracy is."""
