@@ -208,6 +208,14 @@ class TrainConfig:
     """Checkpoint every this many steps; 0 = at evals and at the end."""
     keep_checkpoints: int = 3
     """Checkpoints kept (the newest ones, plus the best at evaluation); 0 = keep all."""
+    optimizer: str = "adam_atan2"
+    """Dense weights: adam_atan2 (the references') | muon (torch's Muon for the blocks' matrices, AdamATan2 for
+    the rest)."""
+    muon_lr: float = 2e-3
+    """Muon's learning rate (its update RMS matched to AdamW's, so of the same order as train.lr)."""
+    depth_curriculum: str = ""
+    """Shallow recursion early (CGAR, Qasim et al. 2025): e.g. `0.3:1x1,0.6:2x2` runs outer_cycles x inner_cycles
+    = 1 x 1 for the first 30% of the steps, 2 x 2 until 60%, then the model's own; empty = off."""
     micro_batch: int = 0
     """Slots per forward/backward within one optimizer step (gradient accumulation; the recipe's batch and its
     results unchanged up to rounding): smaller chunks keep activations in cache; 0 = the whole batch at once."""
@@ -266,6 +274,8 @@ def validate(cfg: RunConfig) -> None:
     _choice("model.forward_dtype", m.forward_dtype, DTYPES)
     _choice("train.loss", t.loss, LOSSES)
     _choice("train.scope", t.scope, ("all", "embedding"))
+    _choice("train.optimizer", t.optimizer, ("adam_atan2", "muon"))
+    parse_curriculum(t.depth_curriculum)
     if t.micro_batch < 0:
         raise ConfigError(f"train.micro_batch must be >= 0, got {t.micro_batch}")
     if t.max_flops < 0:
@@ -591,6 +601,21 @@ def save_config(cfg: RunConfig, path: Path) -> None:
 
 def config_from_yaml_text(text: str) -> RunConfig:
     return config_from_dict(yaml.safe_load(text))
+
+
+def parse_curriculum(text: str) -> list[tuple[float, int, int]]:
+    """`0.3:1x1,0.6:2x2` -> [(0.3, 1, 1), (0.6, 2, 2)]: until that fraction of the steps, outer x inner cycles."""
+    phases = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            until, counts = part.split(":")
+            outer, inner = (int(v) for v in counts.split("x"))
+            phases.append((float(until), outer, inner))
+        except ValueError:
+            raise ConfigError(f"train.depth_curriculum: {part!r} is not FRACTION:OUTERxINNER (e.g. 0.3:1x1)") from None
+    if any(not 0 < f < 1 for f, _, _ in phases) or [f for f, _, _ in phases] != sorted(f for f, _, _ in phases):
+        raise ConfigError(f"train.depth_curriculum {text!r}: fractions must rise within (0, 1)")
+    return phases
 
 
 _DERIVED = ("streams", "answer_stream", "grad_calls")  # filled from a named program when not given

@@ -22,6 +22,7 @@ Glossary (paper letter / reference key -> our field):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -144,6 +145,12 @@ class Reasoner(nn.Module):
         with torch.no_grad():  # halting starts almost never (sigmoid(-5) ~ 0.7%)
             self.q_head.weight.zero_()
             self.q_head.bias.fill_(-5.0)
+
+    def set_depth(self, outer_cycles: int, inner_cycles: int) -> None:
+        """Run the program with other loop counts from now on (a depth curriculum); the weights do not depend on
+        them. `self.cfg` keeps the model's own counts."""
+        cfg = dataclasses.replace(self.cfg, outer_cycles=outer_cycles, inner_cycles=inner_cycles)
+        self.plan, self.n_grad_calls = cfg.schedule(), cfg.grad_call_count()
 
     # -- parameters --------------------------------------------------------------------------
 

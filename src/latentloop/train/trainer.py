@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from latentloop.config import RunConfig, save_config, to_dict
+from latentloop.config import RunConfig, parse_curriculum, save_config, to_dict
 from latentloop.data.format import Split, read_split
 from latentloop.data.loader import Batch, TrainStream
 from latentloop.errors import CheckpointError, ConfigError, LatentloopError
@@ -259,6 +259,25 @@ def build_model(cfg: RunConfig, split: Split) -> Reasoner:
     return Reasoner(cfg.model, meta.vocab_size, meta.seq_len, meta.num_puzzle_identifiers)
 
 
+def dense_optimizers(
+    dense: list[tuple[str, torch.nn.Parameter]], t
+) -> tuple[dict[str, torch.optim.Optimizer], dict[str, float]]:
+    """The optimizers of the dense weights and their base learning rates: AdamATan2 for all (the references'),
+    or with `train.optimizer=muon` torch's Muon for the blocks' matrices (Jordan et al. 2024: momentum,
+    Newton-Schulz orthogonalised updates, lr matched to AdamW's RMS) and AdamATan2 for the embeddings, heads
+    and vectors."""
+    matrices = [p for n, p in dense if t.optimizer == "muon" and n.startswith("stacks.") and p.ndim == 2]
+    rest = [p for _, p in dense if not any(p is m for m in matrices)]
+    optimizers = {"main": AdamATan2(rest, lr=t.lr, betas=(t.beta1, t.beta2), weight_decay=t.weight_decay)}
+    lrs = {"main": t.lr}
+    if matrices:
+        optimizers["muon"] = torch.optim.Muon(
+            matrices, lr=t.muon_lr, weight_decay=t.weight_decay, adjust_lr_fn="match_rms_adamw"
+        )
+        lrs["muon"] = t.muon_lr
+    return optimizers, lrs
+
+
 def compile_stacks(model: Reasoner) -> None:
     """torch.compile every block stack. Each stack is traced in a few variants (with and without gradient,
     a detached or a differentiable state, with or without an injection), and HRM has two stacks: dynamo's
@@ -322,10 +341,7 @@ class Trainer:
         if t.compile:
             compile_stacks(self.model)
         dense = self.model.dense_parameters()
-        self.optimizers: dict[str, torch.optim.Optimizer] = {
-            "main": AdamATan2([p for _, p in dense], lr=t.lr, betas=(t.beta1, t.beta2), weight_decay=t.weight_decay)
-        }
-        self.base_lrs = {"main": t.lr}
+        self.optimizers, self.base_lrs = dense_optimizers(dense, t)
         if self.model.puzzle_emb is not None:
             self.optimizers["puzzle_emb"] = SparseSignSGD(
                 [self.model.puzzle_emb], lr=t.puzzle_emb_lr, weight_decay=t.puzzle_emb_weight_decay
@@ -460,6 +476,7 @@ class Trainer:
             if interrupted:
                 break
             tick = time.perf_counter()
+            self._follow_curriculum()
             # 1. refill halted slots and run one supervision step
             batch = next(self.stream).to(self.device)
             if self.carry is None:
@@ -520,6 +537,7 @@ class Trainer:
             elif t.checkpoint_interval and self.step % t.checkpoint_interval == 0:
                 self.save()
         bar.close()
+        self.model.set_depth(cfg.model.outer_cycles, cfg.model.inner_cycles)  # evaluation runs the model's own depth
         checkpoint = self.save()
         if interrupted:  # pre-empted or Ctrl-C: the checkpoint is what matters, skip the evaluation
             log.close()
@@ -531,6 +549,18 @@ class Trainer:
             write_text_atomic(self.run_dir / "eval.json", json.dumps({"step": self.step, **last_eval}, indent=1))
         stop.restore()
         return {"step": self.step, "eval": last_eval, "interrupted": False}
+
+    def _follow_curriculum(self) -> None:
+        """train.depth_curriculum: the loop counts of the phase this step falls in."""
+        m = self.cfg.model
+        phases = parse_curriculum(self.cfg.train.depth_curriculum)
+        if not phases:
+            return
+        frac = self.step / self.total_steps
+        depth = next(((o, i) for until, o, i in phases if frac < until), (m.outer_cycles, m.inner_cycles))
+        if depth != getattr(self, "_depth", None):
+            self.model.set_depth(*depth)
+            self._depth = depth
 
     def step_slots(self, batch: Batch) -> tuple[Carry, LossOutput]:
         """One supervision step for every slot and the backward of its loss, `train.micro_batch` slots at a time
