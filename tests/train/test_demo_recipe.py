@@ -24,3 +24,32 @@ def test_demo_recipe_fixed_steps(tmp_path: Path) -> None:
     # Measured on the 2-core CI machine: about 0.9 exact after 600 steps, about 0.7 after one step.
     assert ev["exact_accuracy"] >= 0.75, curve
     assert curve[-1] >= curve[0] + 0.05, curve
+
+
+def test_demo_recipe_is_the_same_on_one_thread_and_two(tmp_path: Path) -> None:
+    """The demo's result does not depend on the machine's core count: its recipe (bf16, torch.compile) trained
+    with 1 and with 2 threads gives the same losses, bit for bit, and the same test accuracy."""
+    import json
+
+    data = build_sudoku_dataset(tmp_path / "sudoku6", size=6, n_train=100, n_test=50, aug=5, seed=0, progress=False)
+    runs = {}
+    for threads in (1, 2):
+        run = tmp_path / f"threads{threads}"
+        cfg = load_config(
+            "trm-sudoku6-cpu",
+            [
+                f"data.path={data}",
+                f"run_dir={run}",
+                "train.max_steps=12",
+                "train.log_interval=3",
+                f"train.threads={threads}",
+            ],
+        )
+        ev = Trainer(cfg, progress=False).fit()["eval"]
+        losses = [
+            r["train/loss"]
+            for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
+            if "train/loss" in r
+        ]
+        runs[threads] = (losses, ev["token_accuracy_per_step"])
+    assert runs[1] == runs[2]
