@@ -7,6 +7,7 @@ __all__ = [  # "__version__" and `latentloop.api.__all__` (a test keeps the two 
     "Solution",
     "__version__",
     "evaluate_run",
+    "held_out_accuracy",
     "import_reference_run",
     "load_pretrained",
     "load_reference_checkpoint",

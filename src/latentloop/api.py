@@ -27,6 +27,7 @@ __all__ = [
     "Run",
     "Solution",
     "evaluate_run",
+    "held_out_accuracy",
     "import_reference_run",
     "load_pretrained",
     "load_reference_checkpoint",
@@ -165,6 +166,44 @@ def load_pretrained(name: str, device: str = "cpu") -> Run:
     load_into(model, state)
     model.to(device).eval()
     return Run(cfg, model, pretrained.path_of(name), int(info["training"]["steps"]), info.get("task"))
+
+
+def held_out_accuracy(run: Run, build: str, steps: int | None = None) -> dict:
+    """Exact and valid accuracy of a run on a fresh set drawn by its task's builder (`build`: the builder's
+    command line, e.g. `sudoku --size 9 --train 0 --test 200 --seed 123`), and how many of the drawn puzzles
+    are in the run's training split (when that is at hand)."""
+    import argparse
+    import shlex
+    import tempfile
+
+    from latentloop.data.format import read_split
+    from latentloop.evaluate.runner import collect, summarize
+    from latentloop.tasks import companion, registered
+
+    argv = shlex.split(build)
+    builder = companion(registered()[argv[0]], "builder")
+    parser = argparse.ArgumentParser(prog="held-out set")
+    builder.add_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        args = parser.parse_args(argv[1:])
+        args.out, args.quiet = str(Path(tmp) / "held-out"), True
+        split = read_split(Path(builder.build(args)) / "test", mmap=False)
+        steps = steps or run.cfg.eval.steps or run.cfg.model.halt_max_steps
+        ev = summarize(collect(run.model, split, steps, run.cfg.eval.batch_size), split)
+        train_dir = Path(run.cfg.data.path or "") / "train"
+        overlap = None
+        if (train_dir / "dataset.json").is_file():
+            seen = {bytes(row) for row in np.asarray(read_split(train_dir).inputs)}
+            overlap = sum(bytes(row) in seen for row in np.asarray(split.inputs))
+    return {
+        "build": build,
+        "count": ev["count"],
+        "steps": steps,
+        "exact_accuracy": ev["exact_accuracy"],
+        "valid_accuracy": ev["valid_accuracy"],
+        "in_training_split": overlap,
+    }
 
 
 def test_time_sweep(

@@ -243,9 +243,11 @@ def cmd_pretrained(args: argparse.Namespace) -> None:
     if args.export:
         if not args.name:
             raise LatentloopError("pretrained --export RUN_DIR needs --name NAME")
-        from latentloop.api import load_run
+        from latentloop.api import held_out_accuracy, load_run
 
-        out = pretrained.export(load_run(args.export), args.export, args.name, args.description or "", args.out)
+        run = load_run(args.export)
+        held_out = held_out_accuracy(run, args.held_out) if args.held_out else None
+        out = pretrained.export(run, args.export, args.name, args.description or "", held_out, args.out)
         print(f"wrote {out}")
         return
     if not pretrained.names():
@@ -261,9 +263,16 @@ def cmd_pretrained(args: argparse.Namespace) -> None:
             f"({', '.join(f'{k}={v}' for k, v in (data.get('parameters') or {}).items())})"
         )
         print(
-            f"    test: exact {acc['exact_accuracy']:.4f}, valid {acc['valid_accuracy']:.4f} "
+            f"    test split: exact {acc['exact_accuracy']:.4f}, valid {acc['valid_accuracy']:.4f} "
             f"on {acc['count']} held-out puzzles after {acc['steps']} steps"
         )
+        trained = info.get("training") or {}
+        if trained.get("seconds"):
+            where = (trained.get("machine") or {}).get("cpu", "an unrecorded machine")
+            print(f"    trained: {trained['steps']} steps in {trained['seconds'] / 60:.1f} min on {where}")
+        if info.get("held_out"):
+            h = info["held_out"]
+            print(f"    fresh set `{h['build']}`: exact {h['exact_accuracy']:.4f} on {h['count']}")
         print(f"    use: latentloop solve --pretrained {name} PUZZLE")
 
 
@@ -478,6 +487,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", help="with --export: the model's name")
     s.add_argument("--description", help="with --export: one line on what it is")
     s.add_argument("--out", help="with --export: directory to write to (default: the package's weights/)")
+    s.add_argument(
+        "--held-out",
+        metavar="BUILD",
+        help="with --export: a held-out set, as the task builder's "
+        "arguments (e.g. 'sudoku --size 9 --train 0 --test 200 --seed 123'), evaluated into the card",
+    )
     s.set_defaults(func=cmd_pretrained)
 
     s = sub.add_parser("import-checkpoint", help="turn a reference (HRM/TRM) checkpoint into a run directory")

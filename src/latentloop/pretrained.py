@@ -65,9 +65,17 @@ def read(name: str) -> tuple[dict, dict[str, torch.Tensor]]:
     return info, load_file(str(path_of(name)))
 
 
-def export(run, run_dir: str | Path, name: str, description: str, out_dir: str | Path | None = None) -> Path:
+def export(
+    run,
+    run_dir: str | Path,
+    name: str,
+    description: str,
+    held_out: dict | None = None,
+    out_dir: str | Path | None = None,
+) -> Path:
     """Write the (EMA) weights of a loaded run (`latentloop.api.load_run(run_dir)`) and its card as
-    `<out_dir>/<name>.safetensors`; the card's accuracy is the run's eval.json (`latentloop eval RUN_DIR` first)."""
+    `<out_dir>/<name>.safetensors`. The card's accuracy is the run's eval.json (`latentloop eval RUN_DIR` first)
+    and `held_out` (`latentloop.api.held_out_accuracy`: a set drawn by the task's builder, rebuilt by the tests)."""
     from latentloop.config import to_dict
     from latentloop.data.format import DatasetMetadata
 
@@ -79,6 +87,11 @@ def export(run, run_dir: str | Path, name: str, description: str, out_dir: str |
     accuracy["checkpoint_step"] = ev.get("checkpoint_step")
     meta_path = Path(run.cfg.data.path) / "train" / "dataset.json"
     meta = DatasetMetadata.from_json(meta_path) if meta_path.is_file() else None
+    metrics = Path(run_dir) / "metrics.jsonl"
+    times = [json.loads(line).get("time_s") for line in metrics.read_text().splitlines()] if metrics.is_file() else []
+    seconds = next((t for t in reversed(times) if t is not None), None)
+    machine_path = Path(run_dir) / "machine.json"
+    machine = json.loads(machine_path.read_text()) if machine_path.is_file() else None
     info = {
         "name": name,
         "description": description,
@@ -91,8 +104,9 @@ def export(run, run_dir: str | Path, name: str, description: str, out_dir: str |
         "parameters": run.model.num_parameters(),
         "config": to_dict(run.cfg),
         "dataset": meta.provenance if meta else None,
-        "training": {"steps": run.step, "run_dir": str(run_dir)},
+        "training": {"steps": run.step, "seconds": seconds, "machine": machine},
         "accuracy": accuracy,
+        "held_out": held_out,
     }
     out = Path(out_dir or weights_dir()) / f"{name}.safetensors"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -196,3 +196,25 @@ def test_report_page_in_a_browser(runs, task: str, browser) -> None:
     assert page.locator('[data-testid="summary"]').is_visible()
     assert not problems, problems
     page.close()
+
+
+def test_pretrained_export_then_solve_from_the_file(runs, tmp_path: Path, capsys) -> None:
+    run_dir = runs["sudoku"]
+    assert main(["eval", str(run_dir), "--quiet"]) == 0
+    build = "sudoku --size 4 --train 0 --test 16 --seed 7"
+    argv = ["pretrained", "--export", str(run_dir), "--name", "tiny4", "--held-out", build, "--out", str(tmp_path)]
+    assert main(argv) == 0
+    path = tmp_path / "tiny4.safetensors"
+    from latentloop import pretrained
+
+    card = pretrained.card(str(path))
+    assert card["task"]["name"] == "sudoku" and card["training"]["steps"] == 4
+    assert card["training"]["machine"]["cpu_threads"] >= 1  # machine.json, written when training started
+    assert card["held_out"]["build"] == build and card["held_out"]["count"] == 16
+    assert 0.0 <= card["held_out"]["exact_accuracy"] <= 1.0
+    puzzle = "1.....3..1.....2"
+    capsys.readouterr()
+    assert main(["solve", "--pretrained", str(path), puzzle]) == 0
+    assert len(capsys.readouterr().out.strip()) > 0
+    assert main(["solve", "--pretrained", str(path), "12"]) == 2  # a wrong grid size: one error line
+    assert capsys.readouterr().err.strip().startswith("error:")

@@ -66,8 +66,14 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
     spec["tasks"] = {"sudoku4": {"build": "sudoku --size 4 --train 120 --test 24 --aug 10"}}
     spec["default_task"] = "sudoku4"
     spec["budget"] = {"steps": 30, "seeds": [0, 1], "eval_factor": 2, "floor": 0.0, "margin": 0.05}
-    tiny = ["model.hidden_size=32", "train.compile=false", "model.forward_dtype=float32", "model.halt_max_steps=2",
-            "train.lr_warmup_steps=3", "train.lr=3e-3"]
+    tiny = [
+        "model.hidden_size=32",
+        "train.compile=false",
+        "model.forward_dtype=float32",
+        "model.halt_max_steps=2",
+        "train.lr_warmup_steps=3",
+        "train.lr=3e-3",
+    ]
     spec["recipes"] = {k: [*v, *tiny] for k, v in spec["recipes"].items()}
     spec["arms"] = {k: spec["arms"][k] for k in ("trm", "nsup1")}
     spec["claims"] = [c for c in spec["claims"] if c["id"] in ("C8",)]

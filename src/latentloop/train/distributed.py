@@ -59,6 +59,24 @@ def pick_device(name: str, local_rank: int = 0) -> torch.device:
     return device
 
 
+def describe_machine(device: torch.device, world_size: int = 1) -> dict:
+    """What a run was trained on (written beside its metrics, so timings can be read against it)."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    if os.path.isfile("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
+    return {
+        "cpu": cpu,
+        "cpu_threads": torch.get_num_threads(),
+        "device": gpu or device.type,
+        "world_size": world_size,
+        "torch": torch.__version__,
+    }
+
+
 def init_distributed(device: torch.device) -> Dist:
     """Join the process group when launched by torchrun (RANK / WORLD_SIZE set); else single process."""
     if not launched_by_torchrun():

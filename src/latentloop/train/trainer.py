@@ -45,6 +45,7 @@ from latentloop.train.distributed import (
     all_reduce_grads,
     all_reduce_sum,
     any_rank,
+    describe_machine,
     gather_rows,
     init_distributed,
     local_rank,
@@ -454,6 +455,8 @@ class Trainer:
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.yaml")
+            machine = describe_machine(self.device, self.dist.world_size)
+            write_text_atomic(self.run_dir / "machine.json", json.dumps(machine, indent=1))
         log = _Logger(self.run_dir, enabled=main, resume_step=self.step)
         dense = [p for _, p in self.model.dense_parameters()]
         stop = _StopFlag()
