@@ -346,6 +346,33 @@ def test_reference_layout_trains(theirs: dict[str, Path], name: str, tmp_path: P
     assert result["step"] == 2 and result["eval"]["count"] == 4
 
 
+def test_arc_built_by_hrm_scores_without_test_puzzles_json(theirs: dict[str, Path]) -> None:
+    """HRM's builder writes no test_puzzles.json: the test inputs come from the test split's un-augmented rows,
+    and give the same pass@K as TRM's file does."""
+    from latentloop.evaluate.arc import ArcVotes, arc_lines, load_test_puzzles, test_pairs_from_split
+
+    hrm, trm = theirs["arc-hrm"], theirs["arc-trm"]
+    assert not (hrm / "test_puzzles.json").exists()
+    split = read_split(hrm / "test")
+    rebuilt = test_pairs_from_split(split, json.loads((hrm / "identifiers.json").read_text()))
+    written = load_test_puzzles(trm / "test_puzzles.json")
+    assert rebuilt.keys() == written.keys() == {"d", "e"}
+    for task_id, pairs in written.items():
+        assert [(x.tolist(), y.tolist()) for x, y in rebuilt[task_id]] == [(x.tolist(), y.tolist()) for x, y in pairs]
+    votes = ArcVotes.for_dataset(hrm)
+    labels = np.asarray(split.labels).astype(np.int64)
+    votes.add(labels, np.zeros(len(labels)))
+    result = votes.result(ks=(1, 2))
+    assert result.pass_at_k == {1: 1.0, 2: 1.0} and result.counts["votes"] == len(labels)
+    wrong = ArcVotes.for_dataset(hrm)
+    wrong.add(np.asarray(split.inputs).astype(np.int64), np.zeros(len(labels)))
+    assert wrong.result(ks=(2,)).pass_at_k[2] < 1.0
+    assert any(
+        "test inputs read from the test split" in line
+        for line in arc_lines({"pass_at_k": {"2": 1.0}, "strict_pass_at_k": {"2": 1.0}, "counts": result.counts})
+    )
+
+
 def test_reference_maze_of_another_size_needs_its_task_named(tmp_path: Path) -> None:
     """Only a 30x30 maze is recognisable by its shape; a 7x7 one must say what it is, in one line."""
     split = read_split(reference_maze(tmp_path / "maze7", 7, aug=False) / "test")

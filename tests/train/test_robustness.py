@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import torch
 
 from latentloop.config import load_config
 from latentloop.errors import CheckpointError, LatentloopError
-from latentloop.train.checkpoint import latest_checkpoint, load_checkpoint
+from latentloop.train.checkpoint import latest_checkpoint, load_checkpoint, select_checkpoints
 from latentloop.train.trainer import Trainer
 
 FAST = ("train.log_interval=1", "eval.max_examples=8")
@@ -156,6 +157,13 @@ def test_retention_keeps_newest_and_best(sudoku4_dataset: Path, tmp_path: Path) 
     assert best in kept
     assert {"step_0000011", "step_0000012"} <= set(kept)
     assert len(kept) <= 3
+    # a vote across "all" checkpoints leaves out one kept only because it scored best on the test split
+    voted = select_checkpoints(tmp_path, "all")
+    assert {11, 12} <= set(voted)
+    assert (int(best.removeprefix("step_")) in voted) == (best in {"step_0000011", "step_0000012"})
+    shutil.copytree(root / "step_0000011", root / "step_0000003")  # an old checkpoint kept as the best
+    (root / "best").write_text("step_0000003")
+    assert 3 not in select_checkpoints(tmp_path, "all") and 3 in select_checkpoints(tmp_path, "3,12")
 
 
 def test_checkpoint_that_is_not_safetensors(sudoku4_dataset: Path, tmp_path: Path, capsys) -> None:

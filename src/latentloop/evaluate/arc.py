@@ -139,6 +139,31 @@ def load_test_puzzles(path: str | Path) -> dict[str, list[TestPair]]:
     return {task_id: _test_pairs(task, f"{path.name}: task {task_id}") for task_id, task in raw.items()}
 
 
+def test_pairs_from_split(split: Split, identifiers: Sequence[str]) -> dict[str, list[TestPair]]:
+    """The (input, output) grids of every test input per task, read from the un-augmented puzzles of a test
+    split (names without an augmentation suffix), for a dataset without ``test_puzzles.json`` (HRM's builder
+    writes none; its test split holds each evaluation task's test pairs, untranslated, with their outputs).
+
+    Raises:
+        DatasetError: The split has no un-augmented puzzle, or one of its rows holds no grid.
+    """
+    pairs: dict[str, list[TestPair]] = {}
+    for p, ident in enumerate(np.asarray(split.puzzle_identifiers).tolist()):
+        if ident == split.metadata.blank_identifier_id or not 0 <= ident < len(identifiers):
+            continue
+        task_id, recipe = parse_puzzle_name(identifiers[ident])
+        if not recipe.is_identity:
+            continue
+        for row in range(int(split.puzzle_indices[p]), int(split.puzzle_indices[p + 1])):
+            inp, out = crop(np.asarray(split.inputs[row])), crop(np.asarray(split.labels[row]))
+            if inp is None or out is None:
+                raise DatasetError(f"test example {row} of task {task_id} holds no grid at the top-left corner")
+            pairs.setdefault(task_id, []).append((inp, out))
+    if not pairs:
+        raise DatasetError(f"the test split has no un-augmented puzzle and the dataset no {TEST_PUZZLES}")
+    return pairs
+
+
 def _test_pairs(task: Any, where: str) -> list[TestPair]:
     tests = task.get("test") if isinstance(task, dict) else None
     if not isinstance(tests, list) or not tests:
@@ -187,7 +212,13 @@ class ArcVotes:
         """Votes over an ARC dataset directory's test split (read unless given), identifiers and test puzzles."""
         root = Path(dataset_dir)
         split = read_split(root / "test") if split is None else split
-        return cls(split, read_identifiers(root), load_test_puzzles(root / TEST_PUZZLES))
+        identifiers = read_identifiers(root)
+        if (root / TEST_PUZZLES).exists():
+            votes = cls(split, identifiers, load_test_puzzles(root / TEST_PUZZLES))
+        else:  # HRM's builder writes no test_puzzles.json
+            votes = cls(split, identifiers, test_pairs_from_split(split, identifiers))
+            votes.counts["test_inputs_from_split"] = 1
+        return votes
 
     def add(self, predictions: np.ndarray, q_halt_logits: np.ndarray) -> None:
         """Add one evaluation's votes.
@@ -384,6 +415,8 @@ def arc_lines(report: Mapping[str, Any]) -> list[str]:
             f"(every test input of a task right); {source}"
         )
     counts = report.get("counts", {})
+    if counts.get("test_inputs_from_split"):
+        lines.append(f"note: no {TEST_PUZZLES} (as HRM's builder); test inputs read from the test split")
     if counts.get("unmatched_rows"):
         lines.append(f"note: {counts['unmatched_rows']} predictions belong to no test input of {TEST_PUZZLES}; ignored")
     return lines

@@ -167,8 +167,9 @@ def checkpoint_at(run_dir: Path, step: int) -> Path:
 
 
 def select_checkpoints(run_dir: Path, spec: str) -> list[int]:
-    """The training steps named by `spec`, ascending: ``all`` (every checkpoint kept), ``last`` (the latest),
-    or a comma-separated list of steps.
+    """The training steps named by `spec`, ascending: ``all`` (every checkpoint kept, less one that retention
+    kept only because it scored best on the test split: a vote must not include a checkpoint chosen on test
+    data), ``last`` (the latest), or a comma-separated list of steps.
 
     Raises:
         CheckpointError: The run has no checkpoint, the spec is malformed, or a listed step has no checkpoint.
@@ -177,7 +178,8 @@ def select_checkpoints(run_dir: Path, spec: str) -> list[int]:
     if not steps:
         raise CheckpointError(f"{run_dir} has no checkpoint yet")
     if spec == "all":
-        return list(steps)
+        best = _kept_only_as_best(Path(run_dir), list(steps.values()))
+        return [step for step, path in steps.items() if path != best]
     if spec == "last":
         latest = latest_checkpoint(run_dir)
         return [next((step for step, path in steps.items() if path == latest), max(steps))]
@@ -188,6 +190,23 @@ def select_checkpoints(run_dir: Path, spec: str) -> list[int]:
     for step in chosen:
         checkpoint_at(run_dir, step)
     return chosen
+
+
+def _kept_only_as_best(run_dir: Path, kept: list[Path]) -> Path | None:
+    """The checkpoint that retention (`train.keep_checkpoints` > 0) kept beyond the newest ones because it
+    was marked best, if there is one."""
+    import yaml
+
+    marker = run_dir / "checkpoints" / "best"
+    try:
+        keep = int(yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["keep_checkpoints"])
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        return None
+    if not keep or not marker.is_file():
+        return None
+    newest = sorted(p.name for p in kept)[-keep:]
+    best = marker.read_text().strip()
+    return next((p for p in kept if p.name == best and best not in newest), None)
 
 
 def load_checkpoint(path: Path) -> dict:
