@@ -14,7 +14,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -24,7 +24,7 @@ from latentloop.config import RunConfig, load_config
 from latentloop.data.loader import Batch
 from latentloop.model.reasoner import Reasoner
 from latentloop.train.optim import AdamATan2, SparseSignSGD
-from latentloop.train.trainer import Carry, compile_stacks, supervision_step
+from latentloop.train.trainer import Carry, compile_stacks, draw_exploration, supervision_step
 
 # setting name -> (model.forward_dtype, train.compile)
 SETTINGS: dict[str, tuple[str, bool]] = {
@@ -204,9 +204,21 @@ class Bench:
         self.carry = Carry.start(self.model, self.batch)
 
     def train_step(self) -> None:
-        """One supervision step for every slot, backward on the batch mean, optimizer step."""
-        self.carry, loss = supervision_step(self.model, self.carry, self.batch, self.cfg, self.generator)
-        (loss.total / self.batch.inputs.shape[0]).backward()
+        """One supervision step for every slot (`train.micro_batch` slots at a time, as the trainer), backward on
+        the batch mean, optimizer step."""
+        size = self.batch.inputs.shape[0]
+        micro = self.cfg.train.micro_batch or size
+        min_steps = draw_exploration(self.cfg, size, self.generator)
+        carries = []
+        for start in range(0, size, micro):
+            rows = slice(start, start + micro)
+            chunk = None if min_steps is None else min_steps[rows]
+            carry, loss = supervision_step(
+                self.model, self.carry.rows(rows), self.batch.rows(rows), self.cfg, min_steps=chunk
+            )
+            (loss.total / size).backward()
+            carries.append(carry)
+        self.carry = carries[0] if len(carries) == 1 else Carry.cat(carries)
         for opt in self.optimizers:
             opt.step()
             opt.zero_grad(set_to_none=True)
@@ -226,6 +238,17 @@ def count_flops(fn) -> float:
     with FlopCounterMode(display=False) as counter:
         fn()
     return float(counter.get_total_flops())
+
+
+def counting_config(cfg: RunConfig) -> RunConfig:
+    """The config whose FLOPs are the model's, not the kernels': without the zero positions that
+    `model.mixer_pad_to` adds, in one piece (micro-batches change no matmul's count)."""
+    return replace(cfg, model=replace(cfg.model, mixer_pad_to=1), train=replace(cfg.train, micro_batch=0))
+
+
+def model_flops(cfg: RunConfig, batch: int) -> float:
+    """Model FLOPs of one training step of `batch` slots (see `counting_config`)."""
+    return count_flops(Bench(counting_config(cfg), batch).train_step)
 
 
 def time_steps(fn, seconds: float, min_steps: int, device: torch.device) -> tuple[int, float, float | None]:

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     for v in variants:
         cfg = common.make_config(args.preset, args.setting, v.split())
         bench = common.Bench(cfg, args.batch or min(64, cfg.train.global_batch_size))
-        flops.append(common.count_flops(bench.train_step))
+        flops.append(common.model_flops(cfg, bench.batch.inputs.shape[0]))  # the model's, not the padded kernels'
         if cfg.train.compile:  # no dynamo reset between variants: each keeps its compiled code
             bench.compile()
         for _ in range(3):

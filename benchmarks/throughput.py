@@ -37,6 +37,7 @@ from benchmarks.common import (
     Bench,
     Peak,
     count_flops,
+    counting_config,
     cpu_name,
     log,
     make_config,
@@ -123,11 +124,16 @@ def measure(
     bench = Bench(cfg, batch)
     tag = f"[{preset} d={cfg.model.hidden_size} {setting} B={batch}]"
     log(f"{tag} params {bench.model.num_parameters():,}; counting FLOPs of one training step")
-    # FLOPs do not depend on dtype or compile: count on the eager model (this step is also a warm-up).
-    flops_train = count_flops(bench.train_step) / batch
-    bench.model.eval()
-    flops_eval = count_flops(bench.eval_step) / batch
-    bench.model.train()
+    # FLOPs do not depend on dtype or compile: count on the eager model (this step is also a warm-up), without
+    # the speed options' padding (see counting_config).
+    counted = bench if counting_config(cfg) == cfg else Bench(counting_config(cfg), batch)
+    flops_train = count_flops(counted.train_step) / batch
+    counted.model.eval()
+    flops_eval = count_flops(counted.eval_step) / batch
+    counted.model.train()
+    if counted is not bench:
+        bench.train_step()
+        del counted
     log(f"{tag} {flops_train / 1e9:.3f} GFLOP/example-step, eval {flops_eval / 1e9:.3f} GFLOP/puzzle-step")
 
     warmup = warm_up(bench, args.warmup)

@@ -114,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--seconds", type=float, default=6.0, help="timed seconds per side and round")
     p.add_argument("--eager", action="store_true", help="no compile on either side")
+    p.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        help="config override for latentloop's side, repeatable: its speed options (model.mixer_pad_to, "
+        "train.micro_batch), which keep the math",
+    )
     args = p.parse_args(argv)
     sys.path[:0] = [args.reference, *args.extra_path]  # the reference's own layout: `models.` from its root
     torch.manual_seed(0)
@@ -122,11 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.configs.split(","):
         mixer, hidden, dtype = CONFIGS[name]
         setting = ("fp32" if dtype == "float32" else "bf16") + ("" if args.eager else "+compile")
-        cfg = common.make_config("trm-mlp-sudoku", setting, our_overrides(mixer, hidden, dtype))
+        cfg = common.make_config("trm-mlp-sudoku", setting, [*our_overrides(mixer, hidden, dtype), *args.override])
         ours = common.Bench(cfg, args.batch)
         ref = reference_step(reference_config(mixer, hidden, dtype, args.batch), ours.batch, not args.eager)
         params = (ours.model.num_parameters(), sum(p.numel() for p in ref.head.parameters() if p.requires_grad))
-        flops = common.count_flops(ours.train_step)
+        flops = common.model_flops(cfg, args.batch)
         if cfg.train.compile:
             ours.compile()
         for _ in range(3):  # warm up (and compile) both

@@ -56,3 +56,22 @@ def test_profile_step_accounts_for_the_matmuls(capsys) -> None:
     ]
     assert shares and abs(sum(shares) - 100.0) < 1.0, out  # every matmul shape listed: shares add up
     assert "`aten::mm`" in out
+
+
+def test_model_flops_leave_out_the_speed_options() -> None:
+    """Padding the token mixer and micro-batching are speed, not work: the model FLOPs the benchmarks divide by
+    are the plain model's; the micro-batched benchmark step still runs the whole batch."""
+    common = load("common")
+    torch.set_num_threads(1)
+    tiny = ["model.hidden_size=32", "model.forward_dtype=float32"]
+    plain = common.make_config("trm-sudoku4-cpu", "fp32", tiny)
+    sped = common.make_config("trm-sudoku4-cpu", "fp32", [*tiny, "model.mixer_pad_to=16", "train.micro_batch=2"])
+    assert (
+        common.model_flops(sped, 4)
+        == common.model_flops(plain, 4)
+        == common.count_flops(common.Bench(plain, 4).train_step)
+    )
+    assert common.count_flops(common.Bench(sped, 4).train_step) > common.model_flops(sped, 4)  # the padded kernels
+    bench = common.Bench(sped, 4)
+    bench.train_step()
+    assert bench.carry.steps.shape == (4,)

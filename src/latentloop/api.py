@@ -112,6 +112,7 @@ def evaluate_run(
     from latentloop.evaluate.runner import collect, summarize
     from latentloop.tasks import companion
     from latentloop.train.checkpoint import select_checkpoints
+    from latentloop.train.trainer import compile_stacks
 
     run = load_run(run_dir)
     data = Path(data or run.cfg.data.path)
@@ -134,6 +135,8 @@ def evaluate_run(
     for step in chosen:
         if step != run.step:
             run = load_run(run_dir, step=step)
+        if run.cfg.train.compile:  # as the trainer evaluates: the same kernels, 1.6x the eager rate (benchmarks/)
+            compile_stacks(run.model)
         records = collect(
             run.model,
             split,
@@ -217,10 +220,10 @@ def test_time_sweep(
 ) -> dict:
     """Accuracy against compute (module calls per puzzle) for every steps x samples x rule of the grids, from one
     run of the largest grid; the deterministic model's curve (`plain`) is the baseline."""
-    from latentloop.evaluate.sampling import collect_samples, sweep
+    from latentloop.evaluate.sampling import SWEEP_NOISE, collect_samples, sweep
 
     steps_grid, samples_grid = grids
-    base = sampling or Sampling(noise=0.2)
+    base = sampling or Sampling(noise=SWEEP_NOISE)
     spec = Sampling(max(samples_grid), base.noise, base.select, base.at, base.seed)
     records = collect_samples(
         run.model, split, max(steps_grid), spec, run.cfg.eval.batch_size, max_examples, progress=progress

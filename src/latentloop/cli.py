@@ -196,6 +196,8 @@ def _read_input(text: str) -> str:
             return path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise LatentloopError(f"cannot read {path}: {e}") from None
+    if path.suffix.lower() in (".json", ".txt") and "\n" not in text and not text.lstrip().startswith(("{", "[")):
+        raise LatentloopError(f"cannot read {text}: no such file")
     return text
 
 
@@ -339,7 +341,13 @@ def cmd_report(args: argparse.Namespace) -> None:
 def add_sampling_flags(s: argparse.ArgumentParser) -> None:
     """Test-time sampling (latentloop.evaluate.sampling): K noisy trajectories and a selection rule."""
     s.add_argument("--samples", type=int, default=1, metavar="K", help="trajectories per puzzle (one batched pass)")
-    s.add_argument("--noise", type=float, default=0.0, metavar="SIGMA", help="Gaussian noise on the latent state")
+    s.add_argument(
+        "--noise",
+        type=float,
+        default=None,
+        metavar="SIGMA",
+        help="Gaussian noise on the latent state (default 0; eval --sweep: 0.2)",
+    )
     s.add_argument(
         "--noise-at",
         default="step",
@@ -357,9 +365,12 @@ def add_sampling_flags(s: argparse.ArgumentParser) -> None:
 
 
 def sampling_of(args: argparse.Namespace):
-    from latentloop.evaluate.sampling import Sampling
+    from latentloop.evaluate.sampling import SWEEP_NOISE, Sampling
 
-    return Sampling(args.samples, args.noise, args.select, args.noise_at, args.seed)
+    noise = args.noise
+    if noise is None:  # a sweep of noiseless samples would repeat the plain run K times
+        noise = SWEEP_NOISE if getattr(args, "sweep", None) is not None else 0.0
+    return Sampling(args.samples, noise, args.select, args.noise_at, args.seed)
 
 
 def parse_sweep(text: str | None) -> tuple[list[int], list[int]] | None:

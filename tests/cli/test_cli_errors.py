@@ -126,3 +126,9 @@ def test_console_script_exit_status(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: unknown config key 'model.bogus'")
     assert "Traceback" not in proc.stderr
+
+
+def test_solve_a_missing_task_file_says_so(capsys) -> None:
+    """A file name that does not exist is not read as an inline puzzle (which would blame its JSON)."""
+    code, err = run_cli(["solve", "--pretrained", "sudoku6", "no-such-task.json"], capsys)
+    assert_one_line_error(code, err, "no-such-task.json: no such file")

@@ -121,6 +121,25 @@ def test_eval_beyond_training_steps_with_halting_and_buckets(runs, capsys) -> No
     assert main(["eval", str(run), "--steps", "2..5"]) == 2
 
 
+def test_eval_sweep_samples_with_noise_by_default(runs, tmp_path: Path, capsys) -> None:
+    """`eval --sweep` without --noise draws noisy samples (noiseless ones would repeat the plain run K times);
+    its rows cover the grid and their compute is samples x steps x module calls per step."""
+    run, out = runs["sudoku"], tmp_path / "sweep.json"
+    assert main(["eval", str(run), "--sweep", "1,2x1,3", "--json", str(out), "--quiet"]) == 0
+    sweep = json.loads(out.read_text())["test_time"]
+    assert sweep["noise"] == 0.2 and "noise 0.2" in capsys.readouterr().out
+    calls = sweep["module_calls_per_step"]
+    grid = {(r["rule"], r["samples"], r["steps"]): r for r in sweep["rows"]}
+    for rule in ("halt", "vote", "check"):
+        for samples in (1, 3):
+            for steps in (1, 2):
+                row = grid[(rule, samples, steps)]
+                assert 0 <= row["exact_accuracy"] <= 1
+                assert row["module_calls"] == samples * steps * calls
+    assert main(["eval", str(run), "--sweep", "2x3", "--noise", "0", "--json", str(out), "--quiet"]) == 0
+    assert json.loads(out.read_text())["test_time"]["noise"] == 0.0
+
+
 def test_eval_arc_scores_pass_at_k_and_writes_a_submission(runs) -> None:
     run = runs["arc"]
     assert main(["eval", str(run), "--quiet"]) == 0

@@ -28,6 +28,7 @@ from latentloop.model.reasoner import Noise, Reasoner
 from latentloop.tasks.base import Task
 
 RULES = ("halt", "vote", "check")
+SWEEP_NOISE = 0.2  # the noise of `eval --sweep` when none is given
 
 
 @dataclass(frozen=True)

@@ -125,10 +125,11 @@ def test_time_plot(ev: dict, out: Path) -> Path:
     rows = ev["test_time"]["rows"]
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for (rule, k), group in _groups(rows):
-        style = "k-o" if rule == "plain" else ("-" if rule == "halt" else "--" if rule == "vote" else ":")
+        style = "k-" if rule == "plain" else ("-" if rule == "halt" else "--" if rule == "vote" else ":")
         label = "plain (deterministic)" if rule == "plain" else f"{k} samples, {rule}"
+        marker = "o" if rule == "plain" else "."
         ax.plot(
-            [r["module_calls"] for r in group], [r["exact_accuracy"] for r in group], style, marker=".", label=label
+            [r["module_calls"] for r in group], [r["exact_accuracy"] for r in group], style, marker=marker, label=label
         )
     ax.set(
         xscale="log",
