@@ -218,15 +218,14 @@ def cmd_solve(args: argparse.Namespace) -> None:
     text = _read_input(args.puzzle)
     colour = use_colour() and not args.no_colour
     scoring = companion(task, "evaluation")
+    steps = args.steps or run.cfg.eval.steps or None  # as `eval` runs it (sudoku9's card: 64 steps)
     if hasattr(scoring, "solve_file"):  # a task whose input is more than one puzzle (ARC: a task file)
-        task_id, answers = scoring.solve_file(run, text, Path(args.puzzle), args.steps or None)
+        task_id, answers = scoring.solve_file(run, text, Path(args.puzzle), steps)
         view.print_file_answers(task_id, answers, args.trace, colour)
         return
     grid = task.parse(text)
     sampling = sampling_of(args)
-    (sol,) = solve_tokens(
-        run.model, task, task.encode(grid)[None], steps=args.steps or None, halt=args.halt, sampling=sampling
-    )
+    (sol,) = solve_tokens(run.model, task, task.encode(grid)[None], steps=steps, halt=args.halt, sampling=sampling)
     if args.trace:
         print(trace_text(view, sol, colour))
     print(view.terminal_text(sol.answer, sol.puzzle, None, colour))
@@ -464,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("run_dir", nargs="?", help="a run directory (or use --pretrained)")
     s.add_argument("puzzle", help="the puzzle, or a file holding it")
     s.add_argument("--pretrained", metavar="NAME", help="a model shipped with latentloop (`latentloop pretrained`)")
-    s.add_argument("--steps", type=int, default=0, help="supervision steps (default: N_sup)")
+    s.add_argument("--steps", type=int, default=0, help="supervision steps (default: the run's eval.steps, else N_sup)")
     s.add_argument("--halt", action="store_true", help="stop where the halting head says so (early exit)")
     s.add_argument("--trace", action="store_true", help="print the grid after every step")
     s.add_argument("--no-colour", action="store_true", help="plain text even on a terminal")
