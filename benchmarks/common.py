@@ -24,7 +24,7 @@ from latentloop.config import RunConfig, load_config
 from latentloop.data.loader import Batch
 from latentloop.model.reasoner import Reasoner
 from latentloop.train.optim import AdamATan2, SparseSignSGD
-from latentloop.train.trainer import Carry, compile_stacks, draw_exploration, supervision_step
+from latentloop.train.trainer import Carry, compile_stacks, draw_exploration, micro_batch_step
 
 # setting name -> (model.forward_dtype, train.compile)
 SETTINGS: dict[str, tuple[str, bool]] = {
@@ -207,18 +207,8 @@ class Bench:
         """One supervision step for every slot (`train.micro_batch` slots at a time, as the trainer), backward on
         the batch mean, optimizer step."""
         size = self.batch.inputs.shape[0]
-        micro = self.cfg.train.micro_batch or size
         min_steps = draw_exploration(self.cfg, size, self.generator)
-        carries = []
-        for start in range(0, size, micro):
-            rows = slice(start, start + micro)
-            chunk = None if min_steps is None else min_steps[rows]
-            carry, loss = supervision_step(
-                self.model, self.carry.rows(rows), self.batch.rows(rows), self.cfg, min_steps=chunk
-            )
-            (loss.total / size).backward()
-            carries.append(carry)
-        self.carry = carries[0] if len(carries) == 1 else Carry.cat(carries)
+        self.carry, _ = micro_batch_step(self.model, self.carry, self.batch, self.cfg, min_steps, size)
         for opt in self.optimizers:
             opt.step()
             opt.zero_grad(set_to_none=True)

@@ -166,6 +166,26 @@ def supervision_step(
     return Carry(out.states, steps, halted, data), loss
 
 
+def micro_batch_step(
+    model: Reasoner, carry: Carry, batch: Batch, cfg: RunConfig, min_steps: torch.Tensor | None, divisor: int
+) -> tuple[Carry, LossOutput]:
+    """One supervision step for every slot and the backward of loss / `divisor`, `train.micro_batch` slots at a
+    time (gradient accumulation: the same update up to summation order; `min_steps`, the step's exploration, is
+    drawn once by the caller)."""
+    size = batch.inputs.shape[0]
+    micro = cfg.train.micro_batch or size
+    parts = []
+    for start in range(0, size, micro):
+        rows = slice(start, start + micro)
+        chunk = None if min_steps is None else min_steps[rows]
+        part, loss = supervision_step(model, carry.rows(rows), batch.rows(rows), cfg, min_steps=chunk)
+        (loss.total / divisor).backward()
+        parts.append((part, loss))
+    if len(parts) == 1:
+        return parts[0]
+    return Carry.cat([c for c, _ in parts]), LossOutput.cat([loss for _, loss in parts])
+
+
 def draw_exploration(
     cfg: RunConfig, batch: int, generator: torch.Generator, shard: tuple[int, int] = (0, 1)
 ) -> torch.Tensor | None:
@@ -568,20 +588,9 @@ class Trainer:
     def step_slots(self, batch: Batch) -> tuple[Carry, LossOutput]:
         """One supervision step for every slot and the backward of its loss, `train.micro_batch` slots at a time
         (gradient accumulation: the same update up to summation order; the exploration is drawn once)."""
-        cfg, gb = self.cfg, self.cfg.train.global_batch_size
-        B = batch.inputs.shape[0]
-        min_steps = draw_exploration(cfg, B, self.generator, (self.dist.rank, self.dist.world_size))
-        micro = cfg.train.micro_batch or B
-        parts = []
-        for start in range(0, B, micro):
-            rows = slice(start, start + micro)
-            chunk = None if min_steps is None else min_steps[rows]
-            carry, loss = supervision_step(self.model, self.carry.rows(rows), batch.rows(rows), cfg, min_steps=chunk)
-            (loss.total / gb).backward()
-            parts.append((carry, loss))
-        if len(parts) == 1:
-            return parts[0]
-        return Carry.cat([c for c, _ in parts]), LossOutput.cat([loss for _, loss in parts])
+        cfg = self.cfg
+        min_steps = draw_exploration(cfg, batch.inputs.shape[0], self.generator, (self.dist.rank, self.dist.world_size))
+        return micro_batch_step(self.model, self.carry, batch, cfg, min_steps, cfg.train.global_batch_size)
 
     def _eval_and_log(self, log: _Logger, checkpoint: Path | None, progress: bool = False) -> dict | None:
         """Evaluate, log, and mark the checkpoint just written as best when its accuracy is."""
