@@ -273,7 +273,8 @@ def cmd_pretrained(args: argparse.Namespace) -> None:
             print(f"    trained: {trained['steps']} steps in {trained['seconds'] / 60:.1f} min on {where}")
         if info.get("held_out"):
             h = info["held_out"]
-            print(f"    fresh set `{h['build']}`: exact {h['exact_accuracy']:.4f} on {h['count']}")
+            scores = f"exact {h['exact_accuracy']:.4f}, valid {h['valid_accuracy']:.4f}"
+            print(f"    fresh set `{h['build']}`: {scores} on {h['count']}")
         print(f"    use: latentloop solve --pretrained {name} PUZZLE")
 
 
