@@ -37,6 +37,10 @@ def test_pairwise_verdicts_follow_the_written_rules() -> None:
     assert _verdict("at_least", b + a, a="b", b="a") == "disagrees"
     noisy = _runs("n", [0.3, 0.9, 0.6])
     assert _verdict("better", a + noisy, a="a", b="n") == "inconclusive at this budget"
+    solved, also = _runs("s", [1.0, 0.99, 1.0]), _runs("t", [1.0, 1.0, 0.99])
+    ceiling = judge({"claims": [_claim("better", a="s", b="t")]}, solved + also, BUDGET)[0]
+    assert ceiling.verdict == "inconclusive at this budget" and "harder task" in ceiling.note
+    assert "seeds per arm" in judge({"claims": [_claim("better", a="a", b="n")]}, a + noisy, BUDGET)[0].note
     floor = _runs("f", [0.02, 0.03, 0.01])
     assert _verdict("better", a + floor, a="a", b="f") == "not testable"  # never "disagrees"
 
@@ -75,15 +79,17 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
         "train.lr=3e-3",
     ]
     spec["recipes"] = {k: [*v, *tiny] for k, v in spec["recipes"].items()}
-    spec["arms"] = {k: spec["arms"][k] for k in ("trm", "nsup1")}
+    spec["arms"] = {k: {**spec["arms"][k], "task": "sudoku4"} for k in ("trm6", "nsup1")}
     spec["claims"] = [c for c in spec["claims"] if c["id"] in ("C8",)]
-    spec["claims"].append({"id": "C10", "claim": "refines", "paper": "p", "test": {"kind": "refines", "arms": ["trm"]}})
+    spec["claims"].append(
+        {"id": "C10", "claim": "refines", "paper": "p", "test": {"kind": "refines", "arms": ["trm6"]}}
+    )
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(spec))
     assert main(["study", "--spec", str(path), "--out", str(tmp_path / "out")]) == 0
     out = tmp_path / "out"
     results = json.loads((out / "results.json").read_text())
-    assert {(r["arm"], r["seed"]) for r in results} == {(a, s) for a in ("trm", "nsup1") for s in (0, 1)}
+    assert {(r["arm"], r["seed"]) for r in results} == {(a, s) for a in ("trm6", "nsup1") for s in (0, 1)}
     assert all(len(r["exact_per_step"]) == 2 * r["n_sup"] for r in results)
     claims = {c["id"]: c for c in json.loads((out / "claims.json").read_text())}
     assert set(claims) == {"C8", "C10"}
@@ -94,7 +100,7 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
         assert (out / name).is_file(), name
     # robust at any size: the two arms are one network (equal parameters), trained with 2 and 1 supervision steps
     by_arm = {r["arm"]: r for r in results}
-    assert by_arm["trm"]["parameters"] == by_arm["nsup1"]["parameters"] and by_arm["trm"]["n_sup"] == 2
+    assert by_arm["trm6"]["parameters"] == by_arm["nsup1"]["parameters"] and by_arm["trm6"]["n_sup"] == 2
     # the study resumes: a second call finds every run done and trains nothing
     before = (out / "results.json").read_text()
     assert main(["study", "--spec", str(path), "--out", str(out)]) == 0

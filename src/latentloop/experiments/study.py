@@ -14,7 +14,8 @@ each claim's verdict is computed from the seed means and their pooled standard e
     holds(a)        running 2 x N_sup steps keeps accuracy within 2 SE of N_sup's, or raises it
 
 with SE = sqrt(sd_a^2 / n_a + sd_b^2 / n_b) over seeds. Anything else is "inconclusive at this
-budget" (with the number of seeds that would settle it at the measured spread); a comparison one of
+budget" (with the number of seeds that would settle it at the measured spread, or, when both arms are
+within the margin of 100%, that a harder task would); a comparison one of
 whose arms stays below the floor of learning is "not testable" (never "disagrees").
 `--tune` picks each family's learning rate on a validation split carved out of the training data.
 """
@@ -101,6 +102,16 @@ def build_task(spec: dict, name: str, root: Path, quick: bool) -> Path:
     return builder.build(args)
 
 
+def task_of(spec: dict, arm: str) -> str:
+    return spec["arms"][arm].get("task", spec["default_task"])
+
+
+def arm_budget(spec: dict, arm: str, budget: dict, quick: bool) -> dict:
+    """The budget an arm trains with: its task's own step count, unless `--quick` sets one for all."""
+    steps = budget["steps"] if quick else spec["tasks"][task_of(spec, arm)].get("steps", budget["steps"])
+    return {**budget, "steps": steps}
+
+
 def arm_overrides(spec: dict, arm: str, data: Path, budget: dict, seed: int, run_dir: Path) -> list[str]:
     a = spec["arms"][arm]
     meta = json.loads((data / "train" / "dataset.json").read_text())
@@ -155,8 +166,10 @@ def run_study(out: Path, spec_path: str | None = None, quick: bool = False, data
         if (arm, seed) in done:
             continue
         bar.set_postfix_str(f"{arm} seed {seed}")
-        data = build_task(spec, spec["arms"][arm].get("task", spec["default_task"]), data_root, quick)
-        done[(arm, seed)] = train_arm(spec, arm, data, budget, seed, out / "runs" / f"{arm}-{seed}")
+        data = build_task(spec, task_of(spec, arm), data_root, quick)
+        done[(arm, seed)] = train_arm(
+            spec, arm, data, arm_budget(spec, arm, budget, quick), seed, out / "runs" / f"{arm}-{seed}"
+        )
         _save_results(out / "results.json", done)  # a crash loses at most the run in progress
         bar.update(1)
     bar.close()
@@ -237,7 +250,9 @@ def judge(spec: dict, results: list[RunResult], budget: dict) -> list[Verdict]:
             diff, se = a.mean - b.mean, math.sqrt(a.sd**2 / a.n + b.sd**2 / b.n)
             verdict, rule = _pairwise(kind, diff, se, margin)
             note = f"difference {100 * diff:+.1f} pp, 2 SE = {200 * se:.1f} pp"
-            if verdict == "inconclusive at this budget":
+            if verdict == "inconclusive at this budget" and min(a.mean, b.mean) >= 1 - margin:
+                note += f"; both arms within {100 * margin:.0f} pp of 100%: a harder task would separate them"
+            elif verdict == "inconclusive at this budget":
                 goal = abs(diff) if kind == "better" else margin - abs(diff) if kind == "equal" else diff + margin
                 note += f"; about {_seeds_needed(diff, se, a.n, abs(goal))} seeds per arm would settle it"
             verdicts.append(_verdict(claim, stats, verdict, note, rule))
@@ -284,7 +299,8 @@ def _curve_verdict(claim: dict, results: list[RunResult], arms: list[str], kind:
             gain = last.mean - first.mean
             se = math.sqrt(first.sd**2 / first.n + last.sd**2 / last.n)
             ok = "agrees" if gain > 2 * se else "disagrees" if gain < -2 * se else "inconclusive at this budget"
-            parts.append(f"{arm} {100 * first.mean:.1f} -> {100 * last.mean:.1f}")
+            ceiling = " (solved after one step: no room to refine)" if ok != "agrees" and first.mean >= 0.99 else ""
+            parts.append(f"{arm} {100 * first.mean:.1f} -> {100 * last.mean:.1f}{ceiling}")
         else:
             deep = Stat.of([r.exact_per_step[-1] for r in runs])
             last = stats[arm]
@@ -360,7 +376,7 @@ def write_outputs(
     lines = [
         "# The research line's claims on one CPU",
         "",
-        f"{len(spec['arms'])} models x {len(budget['seeds'])} seeds, {budget['steps']} optimizer steps each; "
+        f"{len(spec['arms'])} models x {len(budget['seeds'])} seeds, {_steps_text(spec, results)}; "
         f"{len(results)} runs in {seconds / 60:.0f} min. A model has learnt when its test exact accuracy after "
         f"N_sup steps is at least {100 * budget['floor']:.0f}%; equivalence margin {100 * budget['margin']:.0f} pp; "
         "SE = the pooled standard error of the two seed means.",
@@ -371,9 +387,9 @@ def write_outputs(
         "",
         "## Models",
         "",
-        "| arm | what | preset | parameters | effective depth | calls / step | exact after 1 | after N_sup | "
+        "| arm | what | task | preset | parameters | effective depth | calls / step | exact after 1 | after N_sup | "
         "after 2 N_sup | train s |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for arm, a in spec["arms"].items():
         runs = [r for r in results if r.arm == arm]
@@ -381,8 +397,8 @@ def write_outputs(
         sn = Stat.of([_final(r) for r in runs])
         s2 = Stat.of([r.exact_per_step[-1] for r in runs])
         lines.append(
-            f"| {arm} | {a['label']} | `{a['preset']}` | {runs[0].parameters:,} | {runs[0].effective_depth} | "
-            f"{runs[0].calls_per_step} | {s1.text()} | {sn.text()} | {s2.text()} | "
+            f"| {arm} | {a['label']} | {task_of(spec, arm)} | `{a['preset']}` | {runs[0].parameters:,} | "
+            f"{runs[0].effective_depth} | {runs[0].calls_per_step} | {s1.text()} | {sn.text()} | {s2.text()} | "
             f"{np.mean([r.train_s for r in runs]):.0f} |"
         )
     lines += ["", "## Recipes", ""]
@@ -390,6 +406,14 @@ def write_outputs(
         lines.append(f"- **{family}**: `{' '.join(overrides)}`")
     lines += ["", "## Plots", "", *(f"![{name}]({p.name})" for name, p in plots.items()), ""]
     (out / "study.md").write_text("\n".join(lines))
+
+
+def _steps_text(spec: dict, results: list[RunResult]) -> str:
+    """'1200 optimizer steps on sudoku4, 600 on sudoku6' (as trained)."""
+    steps = {}
+    for r in results:
+        steps.setdefault(task_of(spec, r.arm), r.steps)
+    return ", ".join(f"{n}{' optimizer steps' if i == 0 else ''} on {t}" for i, (t, n) in enumerate(steps.items()))
 
 
 def tune(out: Path, spec_path: str | None, lrs: list[float], steps: int, seed: int = 0) -> dict:

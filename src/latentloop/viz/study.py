@@ -22,31 +22,33 @@ def _by_arm(results: list) -> dict[str, list]:
 
 
 def study_plots(spec: dict, results: list, out: Path) -> dict[str, Path]:
-    """refinement.png, parameters.png and depth.png in `out`; returns them by name."""
+    """refinement.png (one panel per task), parameters.png and depth.png in `out`; returns them by name."""
     arms = _by_arm(results)
+    task = {arm: spec["arms"][arm].get("task", spec.get("default_task", "")) for arm in arms}
+    tasks = list(dict.fromkeys(task.values()))
     plots = {}
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.6))
-    for arm, runs in arms.items():
-        curves = np.array([r.exact_per_step for r in runs])
-        steps = np.arange(1, curves.shape[1] + 1)
-        mean, sd = curves.mean(0), curves.std(0)
-        (line,) = ax.plot(steps, mean, marker=".", label=arm)
-        ax.fill_between(steps, mean - sd, mean + sd, color=line.get_color(), alpha=0.12)
-    n_sup = results[0].n_sup
-    ax.axvline(n_sup, color="grey", lw=0.8, ls="--")
-    ax.text(n_sup, 0.02, " trained N_sup", color="grey", fontsize=8)
-    ax.set(
-        xlabel="supervision steps at test time",
-        ylabel="test exact accuracy",
-        ylim=(0, 1),
-        title="refinement: accuracy after each step (mean ± sd over seeds)",
-    )
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(6.0 * len(tasks) + 1.5, 4.6), squeeze=False)
+    for ax, name in zip(axes[0], tasks, strict=True):
+        for arm, runs in arms.items():
+            if task[arm] != name:
+                continue
+            curves = np.array([r.exact_per_step for r in runs])
+            steps = np.arange(1, curves.shape[1] + 1)
+            mean, sd = curves.mean(0), curves.std(0)
+            (line,) = ax.plot(steps, mean, marker=".", label=arm)
+            ax.fill_between(steps, mean - sd, mean + sd, color=line.get_color(), alpha=0.12)
+            n_sup = runs[0].n_sup
+        ax.axvline(n_sup, color="grey", lw=0.8, ls="--")
+        ax.text(n_sup, 0.02, " trained N_sup", color="grey", fontsize=8)
+        ax.set(xlabel="supervision steps at test time", ylabel="test exact accuracy", ylim=(0, 1), title=name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+    fig.suptitle("refinement: accuracy after each step (mean ± sd over seeds)")
     fig.tight_layout()
     plots["accuracy per supervision step"] = save_figure(fig, out / "refinement.png")
 
+    markers = {t: "osD^v"[i % 5] for i, t in enumerate(tasks)}
     for key, name, xlabel in (
         ("parameters", "parameters.png", "parameters (puzzle embedding excluded)"),
         ("effective_depth", "depth.png", "effective depth (block applications per supervision step)"),
@@ -55,9 +57,11 @@ def study_plots(spec: dict, results: list, out: Path) -> dict[str, Path]:
         for arm, runs in arms.items():
             x = getattr(runs[0], key)
             y = [r.exact_per_step[r.n_sup - 1] for r in runs]
-            ax.errorbar(x, np.mean(y), yerr=np.std(y), fmt="o", capsize=3)
+            ax.errorbar(x, np.mean(y), yerr=np.std(y), fmt=markers[task[arm]], capsize=3)
             ax.annotate(arm, (x, np.mean(y)), fontsize=7, xytext=(4, 3), textcoords="offset points")
         ax.set(xlabel=xlabel, ylabel="test exact accuracy after N_sup steps", ylim=(0, 1))
+        if len(tasks) > 1:
+            ax.set_title("  ".join(f"{markers[t]} {t}" for t in tasks), fontsize=9)
         if key == "parameters":
             ax.set_xscale("log")
         ax.grid(alpha=0.3)
