@@ -27,8 +27,9 @@ def test_demo_recipe_fixed_steps(tmp_path: Path) -> None:
 
 
 def test_demo_recipe_is_the_same_on_one_thread_and_two(tmp_path: Path) -> None:
-    """The demo's result does not depend on the machine's core count: its recipe (bf16, torch.compile) trained
-    with 1 and with 2 threads gives the same losses, bit for bit, and the same test accuracy."""
+    """The demo recipe (bf16, torch.compile) trained with 1 and with 2 threads gives the same losses, bit for
+    bit, and the same test accuracy over its first steps. Measured beyond: full runs agree up to step 37 and
+    then part (97.8% vs 98.6% exact after 700 steps; docs/cpu_recipes.md)."""
     import json
 
     data = build_sudoku_dataset(tmp_path / "sudoku6", size=6, n_train=100, n_test=50, aug=5, seed=0, progress=False)
