@@ -63,6 +63,7 @@ def test_the_packaged_study_is_complete() -> None:
         t = claim["test"]
         assert all(a in spec["arms"] for a in [t.get("a"), t.get("b"), *t.get("arms", [])] if a), claim["id"]
     assert all(a["family"] in spec["recipes"] for a in spec["arms"].values())
+    assert all(spec["arms"][arm]["family"] == family for family, arm in spec.get("tune_on", {}).items())
 
 
 def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:

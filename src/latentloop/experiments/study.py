@@ -418,11 +418,12 @@ def _steps_text(spec: dict, results: list[RunResult]) -> str:
 
 def tune(out: Path, spec_path: str | None, lrs: list[float], steps: int, seed: int = 0) -> dict:
     """Each family's learning rate picked on a validation split of the training data (never the test split):
-    every lr in `lrs` trains the family's first arm for `steps` steps; the best validation exact accuracy wins."""
+    every lr in `lrs` trains the family's tuning arm (`tune_on` in the study description, else its first arm)
+    for `steps` steps; the best validation exact accuracy wins."""
     spec = load_spec(spec_path)
     picks = {}
     for family in spec["recipes"]:
-        arm = next(a for a, v in spec["arms"].items() if v["family"] == family)
+        arm = spec.get("tune_on", {}).get(family) or next(a for a, v in spec["arms"].items() if v["family"] == family)
         task = spec["arms"][arm].get("task", spec["default_task"])
         data = build_task(spec, task, out / "data", quick=False)
         val = carve_validation(data, out / "data" / f"{task}-val", spec["tasks"][task].get("val", 100), seed)
