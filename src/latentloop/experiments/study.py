@@ -103,6 +103,7 @@ def build_task(spec: dict, name: str, root: Path, quick: bool) -> Path:
 
 
 def task_of(spec: dict, arm: str) -> str:
+    """The task an arm trains on: its own `task`, else the study's `default_task`."""
     return spec["arms"][arm].get("task", spec["default_task"])
 
 
@@ -424,7 +425,7 @@ def tune(out: Path, spec_path: str | None, lrs: list[float], steps: int, seed: i
     picks = {}
     for family in spec["recipes"]:
         arm = spec.get("tune_on", {}).get(family) or next(a for a, v in spec["arms"].items() if v["family"] == family)
-        task = spec["arms"][arm].get("task", spec["default_task"])
+        task = task_of(spec, arm)
         data = build_task(spec, task, out / "data", quick=False)
         val = carve_validation(data, out / "data" / f"{task}-val", spec["tasks"][task].get("val", 100), seed)
         scores = {}

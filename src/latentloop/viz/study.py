@@ -24,7 +24,9 @@ def _by_arm(results: list) -> dict[str, list]:
 def study_plots(spec: dict, results: list, out: Path) -> dict[str, Path]:
     """refinement.png (one panel per task), parameters.png and depth.png in `out`; returns them by name."""
     arms = _by_arm(results)
-    task = {arm: spec["arms"][arm].get("task", spec.get("default_task", "")) for arm in arms}
+    from latentloop.experiments.study import task_of
+
+    task = {arm: task_of(spec, arm) for arm in arms}
     tasks = list(dict.fromkeys(task.values()))
     plots = {}
 
