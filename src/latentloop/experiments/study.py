@@ -373,7 +373,7 @@ def write_outputs(
                 ]
             )
     (out / "claims.json").write_text(json.dumps([asdict(v) for v in verdicts], indent=1))
-    plots = study_plots(spec, results, out)
+    plots = study_plots(results, {arm: task_of(spec, arm) for arm in spec["arms"]}, out)
     lines = [
         "# The research line's claims on one CPU",
         "",

@@ -21,12 +21,10 @@ def _by_arm(results: list) -> dict[str, list]:
     return arms
 
 
-def study_plots(spec: dict, results: list, out: Path) -> dict[str, Path]:
-    """refinement.png (one panel per task), parameters.png and depth.png in `out`; returns them by name."""
+def study_plots(results: list, task: dict[str, str], out: Path) -> dict[str, Path]:
+    """refinement.png (one panel per task), parameters.png and depth.png in `out`; returns them by name.
+    `task` gives each arm's task."""
     arms = _by_arm(results)
-    from latentloop.experiments.study import task_of
-
-    task = {arm: task_of(spec, arm) for arm in arms}
     tasks = list(dict.fromkeys(task.values()))
     plots = {}
 
