@@ -106,3 +106,12 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
     before = (out / "results.json").read_text()
     assert main(["study", "--spec", str(path), "--out", str(out)]) == 0
     assert (out / "results.json").read_text() == before
+    # an edited recipe retrains exactly the arms it touches: a kept result counts only while its config holds
+    spec["arms"]["nsup1"]["overrides"] = [*spec["arms"]["nsup1"]["overrides"], "train.weight_decay=0.2"]
+    path.write_text(yaml.safe_dump(spec))
+    assert main(["study", "--spec", str(path), "--out", str(out)]) == 0
+    old, new = (
+        {(r["arm"], r["seed"]): r for r in json.loads(text)} for text in (before, (out / "results.json").read_text())
+    )
+    assert all(new[("trm6", s)] == old[("trm6", s)] for s in (0, 1))
+    assert "weight_decay: 0.2" in (out / "runs" / "nsup1-0" / "config.yaml").read_text()

@@ -259,3 +259,22 @@ def test_score() -> None:
     scores = task.score(inputs, predictions, labels)
     assert scores.dtype == bool and scores.tolist() == [True, True, False, False]
     assert task.score(np.zeros((1, 12), np.uint8), predictions[:1], labels[:1]).tolist() == [False]
+
+
+def test_diagnose_says_why_an_answer_is_not_a_shortest_path() -> None:
+    def grid(text: str) -> np.ndarray:
+        return np.array([[M.CHARS.index(ch) for ch in row] for row in text.split("\n")], np.int8)
+
+    assert M.diagnose(TWO_WAYS, TOP) == M.diagnose(TWO_WAYS, BOTTOM) == "a valid shortest path"
+    for answer, why in [
+        ("Soo \n ##o\n  oG", "broken, S and G not connected (4 cells marked, 4 needed)"),
+        ("S   \n ## \n   G", "broken, S and G not connected (0 cells marked, 4 needed)"),
+        ("Sooo\n ##o\n  oG", "a shortest path plus 1 spare cell(s)"),
+        ("Soo \n #oo\n   G", "changes the maze"),
+        ("Sooo\n ##G\n   o", "changes the maze"),
+    ]:
+        said = M.diagnose(TWO_WAYS, grid(answer))
+        assert said.startswith("NOT a valid shortest path: ") and why in said, (answer, said)
+    puzzle = M.parse("S   G\n     \n     ")
+    around = M.parse("S   G\no   o\nooooo", allow_path=True)
+    assert M.diagnose(puzzle, around) == "NOT a valid shortest path: a route of 8 moves, the shortest has 4"

@@ -35,7 +35,7 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from latentloop.config import load_config
+from latentloop.config import RunConfig, config_from_yaml_text, load_config, to_dict
 from latentloop.data.format import carve_validation
 from latentloop.errors import ConfigError
 from latentloop.tasks import companion, registered
@@ -128,13 +128,14 @@ def arm_overrides(spec: dict, arm: str, data: Path, budget: dict, seed: int, run
     ]
 
 
-def train_arm(spec: dict, arm: str, data: Path, budget: dict, seed: int, run_dir: Path) -> RunResult:
-    cfg = load_config(spec["arms"][arm]["preset"], arm_overrides(spec, arm, data, budget, seed, run_dir))
-    n_sup = cfg.model.halt_max_steps
-    cfg = load_config(
-        spec["arms"][arm]["preset"],
-        [*arm_overrides(spec, arm, data, budget, seed, run_dir), f"eval.steps={budget['eval_factor'] * n_sup}"],
-    )
+def arm_config(spec: dict, arm: str, data: Path, budget: dict, seed: int, run_dir: Path) -> RunConfig:
+    """The full config an arm trains with: its overrides, evaluated for `eval_factor` x N_sup steps."""
+    overrides = arm_overrides(spec, arm, data, budget, seed, run_dir)
+    n_sup = load_config(spec["arms"][arm]["preset"], overrides).model.halt_max_steps
+    return load_config(spec["arms"][arm]["preset"], [*overrides, f"eval.steps={budget['eval_factor'] * n_sup}"])
+
+
+def train_arm(cfg: RunConfig, arm: str, seed: int) -> RunResult:
     trainer = Trainer(cfg, progress=False)
     result = trainer.fit()
     ev, model = result["eval"], trainer.model
@@ -148,33 +149,50 @@ def train_arm(spec: dict, arm: str, data: Path, budget: dict, seed: int, run_dir
         ev["exact_accuracy_per_step"],
         ev["token_accuracy"],
         round(trainer.elapsed, 1),
-        n_sup,
+        cfg.model.halt_max_steps,
     )
 
 
+def _trained_with(cfg: RunConfig) -> bool:
+    """Whether the run directory holds a run trained with exactly this config."""
+    saved = Path(cfg.run_dir) / "config.yaml"
+    return saved.is_file() and to_dict(config_from_yaml_text(saved.read_text())) == to_dict(cfg)
+
+
 def run_study(out: Path, spec_path: str | None = None, quick: bool = False, data_root: Path | None = None) -> Path:
-    """Train every arm with every seed, judge every claim, and write the study's files into `out`."""
+    """Train every arm with every seed, judge every claim, and write the study's files into `out`.
+
+    Resumable: a result kept in `out/results.json` is reused only while its run directory's config is the
+    one the arm would train with now, so an edited recipe or budget retrains exactly the arms it touches."""
     spec = load_spec(spec_path)
     budget = {**spec["budget"], **(spec.get("quick", {}) if quick else {})}
     out.mkdir(parents=True, exist_ok=True)
     data_root = Path(data_root or out / "data")
-    arms = list(spec["arms"])
-    todo = [(arm, seed) for arm in arms for seed in budget["seeds"]]
-    done = _load_results(out / "results.json")
+    plan = {
+        (arm, seed): arm_config(
+            spec,
+            arm,
+            build_task(spec, task_of(spec, arm), data_root, quick),
+            arm_budget(spec, arm, budget, quick),
+            seed,
+            out / "runs" / f"{arm}-{seed}",
+        )
+        for arm in spec["arms"]
+        for seed in budget["seeds"]
+    }
+    kept = _load_results(out / "results.json")
+    done = {k: r for k, r in kept.items() if k in plan and _trained_with(plan[k])}
     start = time.perf_counter()
-    bar = tqdm(total=len(todo), initial=sum((a, s) in done for a, s in todo), desc="study", unit="run")
-    for arm, seed in todo:
+    bar = tqdm(total=len(plan), initial=len(done), desc="study", unit="run")
+    for (arm, seed), cfg in plan.items():
         if (arm, seed) in done:
             continue
         bar.set_postfix_str(f"{arm} seed {seed}")
-        data = build_task(spec, task_of(spec, arm), data_root, quick)
-        done[(arm, seed)] = train_arm(
-            spec, arm, data, arm_budget(spec, arm, budget, quick), seed, out / "runs" / f"{arm}-{seed}"
-        )
+        done[(arm, seed)] = train_arm(cfg, arm, seed)
         _save_results(out / "results.json", done)  # a crash loses at most the run in progress
         bar.update(1)
     bar.close()
-    results = [done[k] for k in todo]
+    results = [done[k] for k in plan]
     verdicts = judge(spec, results, budget)
     write_outputs(out, spec, budget, results, verdicts, time.perf_counter() - start)
     return out / "study.md"
@@ -439,7 +457,7 @@ def tune(out: Path, spec_path: str | None, lrs: list[float], steps: int, seed: i
                     arm: {**spec["arms"][arm], "overrides": [*spec["arms"][arm].get("overrides", []), *cfg_overrides]},
                 },
             }
-            r = train_arm(spec_copy, arm, val, budget, seed, out / "tune" / f"{family}-{lr}")
+            r = train_arm(arm_config(spec_copy, arm, val, budget, seed, out / "tune" / f"{family}-{lr}"), arm, seed)
             scores[lr] = _final(r)
         picks[family] = {"arm": arm, "validation_exact": scores, "lr": max(scores, key=scores.get)}
     (out / "tune.json").write_text(json.dumps(picks, indent=1))

@@ -166,6 +166,29 @@ def valid_optimal(puzzle: np.ndarray, answer: np.ndarray) -> bool:
     return distance(route, puzzle.shape[1], *_endpoints(puzzle)) >= 0
 
 
+def diagnose(puzzle: np.ndarray, answer: np.ndarray) -> str:
+    """What an answer marks, in words: a valid shortest path, or why it is not one (see `valid_optimal`)."""
+    puzzle, answer = np.asarray(puzzle), np.asarray(answer)
+    if puzzle.ndim != 2 or puzzle.shape != answer.shape:
+        return "NOT a valid shortest path: the answer is not a grid of the maze's size"
+    on_path = answer == PATH
+    if (puzzle[on_path] != OPEN).any() or not np.array_equal(np.where(on_path, OPEN, answer), puzzle):
+        return "NOT a valid shortest path: the answer changes the maze (a path on a wall, S or G, or a moved cell)"
+    moves = shortest_distance(puzzle)
+    if moves < 1:
+        return "NOT a valid shortest path: the maze has no path from S to G"
+    marked, needed = int(on_path.sum()), moves - 1
+    route = (on_path | (puzzle == START) | (puzzle == GOAL)).reshape(-1)
+    found = int(distance(route, puzzle.shape[1], *_endpoints(puzzle)))
+    if found < 0:
+        return f"NOT a valid shortest path: broken, S and G not connected ({marked} cells marked, {needed} needed)"
+    if found > moves:
+        return f"NOT a valid shortest path: a route of {found} moves, the shortest has {moves}"
+    if marked > needed:
+        return f"NOT a valid shortest path: a shortest path plus {marked - needed} spare cell(s)"
+    return "a valid shortest path"
+
+
 # ----------------------------------------------------------------------------------------------
 # Dihedral transforms
 
@@ -303,8 +326,8 @@ class MazeTask(TaskDefaults):
         return valid_optimal(puzzle, answer)
 
     def verdict(self, puzzle: np.ndarray, answer: np.ndarray) -> list[str]:
-        """Whether the answer marks a valid shortest path."""
-        return ["a valid shortest path" if valid_optimal(puzzle, answer) else "NOT a valid shortest path from S to G"]
+        """Whether the answer marks a valid shortest path, and if not, why (see `diagnose`)."""
+        return [diagnose(puzzle, answer)]
 
     def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         """bool [N]: whether each prediction marks a valid shortest path of its input maze (labels unused)."""
