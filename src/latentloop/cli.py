@@ -324,7 +324,8 @@ def cmd_study(args: argparse.Namespace) -> None:
         picks = tune(Path(args.out), args.spec, [float(v) for v in args.lrs.split(",")], args.tune_steps)
         for family, pick in picks.items():
             scores = ", ".join(f"{lr:g}: {acc:.3f}" for lr, acc in pick["validation_exact"].items())
-            print(f"{family} ({pick['arm']}): validation exact {scores} -> lr {pick['lr']:g}")
+            ties = f" (tied: {', '.join(f'{lr:g}' for lr in pick['tied'])})" if len(pick["tied"]) > 1 else ""
+            print(f"{family} ({pick['arm']}): validation exact {scores} -> lr {pick['lr']:g}{ties}")
         return
     out = run_study(Path(args.out), args.spec, quick=args.quick, data_root=args.data)
     print(out.read_text(), end="")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from latentloop.cli import main
+from latentloop.data.format import read_split
 from latentloop.experiments.study import RunResult, judge, load_spec
 
 BUDGET = {"floor": 0.1, "margin": 0.05}
@@ -115,3 +117,27 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
     )
     assert all(new[("trm6", s)] == old[("trm6", s)] for s in (0, 1))
     assert "weight_decay: 0.2" in (out / "runs" / "nsup1-0" / "config.yaml").read_text()
+
+
+def test_tune_picks_each_familys_rate_on_a_validation_split(tmp_path: Path, capsys) -> None:
+    spec = load_spec()
+    spec["tasks"] = {"sudoku4": {"build": "sudoku --size 4 --train 60 --test 10 --aug 2", "val": 10}}
+    spec["default_task"] = "sudoku4"
+    tiny = ["model.hidden_size=16", "train.compile=false", "model.forward_dtype=float32", "model.halt_max_steps=1"]
+    spec["recipes"] = {"trm": [*spec["recipes"]["trm"], *tiny]}
+    spec["arms"] = {"trm": spec["arms"]["trm"]}
+    spec["tune_on"] = {"trm": "trm"}
+    path = tmp_path / "study.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    argv = ["study", "--tune", "--spec", str(path), "--out", str(tmp_path), "--lrs", "1e-4,1e-3", "--tune-steps", "3"]
+    assert main(argv) == 0
+    pick = json.loads((tmp_path / "tune.json").read_text())["trm"]
+    scores = {float(lr): acc for lr, acc in pick["validation_exact"].items()}
+    assert set(scores) == {1e-4, 1e-3} and pick["lr"] in pick["tied"]
+    assert pick["tied"] == [lr for lr, acc in scores.items() if acc == max(scores.values())]
+    # the validation split is carved out of the training split: the two never share a puzzle group
+    val = tmp_path / "data" / "sudoku4-val"
+    seen = {bytes(row) for row in np.asarray(read_split(val / "train").inputs)}
+    held = [bytes(row) for row in np.asarray(read_split(val / "test").inputs)]
+    assert len(held) == 10 and not seen.intersection(held)
+    assert "trm (trm): validation exact" in capsys.readouterr().out

@@ -1,7 +1,7 @@
 """HRM scaled to the CPU with the study's HRM recipe leaves chance on a small Sudoku within fixed steps.
 
 On 6x6 the old shared recipe (lr 2e-3) drove HRM to one digit everywhere (token accuracy 1/6, see
-docs/study.md); with the study's recipe (lr 1e-3, weight decay 0.33, no EMA) it keeps learning."""
+docs/study.md); with the study's recipe (lr 5e-4, weight decay 0.33, no EMA) it keeps learning."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_hrm_leaves_chance_on_4x4_sudoku(sudoku4_dataset: Path, tmp_path: Path) 
         "model.forward_dtype=float32",
         "train.compile=false",
         "train.lr_warmup_steps=20",
-        "train.max_steps=80",
+        "train.max_steps=160",
         "train.global_batch_size=32",
     ]
     cfg = load_config(
@@ -37,4 +37,4 @@ def test_hrm_leaves_chance_on_4x4_sudoku(sudoku4_dataset: Path, tmp_path: Path) 
     )
     ev = Trainer(cfg, progress=False).fit()["eval"]
     # chance = one digit everywhere: 1/4 of the cells
-    assert ev["token_accuracy"] > 0.4, ev["token_accuracy"]  # measured 0.503 (lr 1e-3)
+    assert ev["token_accuracy"] > 0.45, ev["token_accuracy"]  # measured 0.565 (lr 5e-4, 160 steps)

@@ -26,6 +26,7 @@ import csv
 import json
 import math
 import shlex
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -136,6 +137,8 @@ def arm_config(spec: dict, arm: str, data: Path, budget: dict, seed: int, run_di
 
 
 def train_arm(cfg: RunConfig, arm: str, seed: int) -> RunResult:
+    """Train one arm from scratch (an earlier run in its directory is removed first) and read its results."""
+    shutil.rmtree(cfg.run_dir, ignore_errors=True)
     trainer = Trainer(cfg, progress=False)
     result = trainer.fit()
     ev, model = result["eval"], trainer.model
@@ -396,7 +399,9 @@ def write_outputs(
         "# The research line's claims on one CPU",
         "",
         f"{len(spec['arms'])} models x {len(budget['seeds'])} seeds, {_steps_text(spec, results)}; "
-        f"{len(results)} runs in {seconds / 60:.0f} min. A model has learnt when its test exact accuracy after "
+        f"{len(results)} runs, {sum(r.train_s for r in results) / 60:.0f} min of training in all "
+        f"(this invocation: {seconds / 60:.0f} min of wall time, kept runs reused). "
+        "A model has learnt when its test exact accuracy after "
         f"N_sup steps is at least {100 * budget['floor']:.0f}%; equivalence margin {100 * budget['margin']:.0f} pp; "
         "SE = the pooled standard error of the two seed means.",
         "",
@@ -438,7 +443,7 @@ def _steps_text(spec: dict, results: list[RunResult]) -> str:
 def tune(out: Path, spec_path: str | None, lrs: list[float], steps: int, seed: int = 0) -> dict:
     """Each family's learning rate picked on a validation split of the training data (never the test split):
     every lr in `lrs` trains the family's tuning arm (`tune_on` in the study description, else its first arm)
-    for `steps` steps; the best validation exact accuracy wins."""
+    for `steps` steps; the best validation exact accuracy wins (ties: the first listed, all tied ones reported)."""
     spec = load_spec(spec_path)
     picks = {}
     for family in spec["recipes"]:
@@ -459,6 +464,7 @@ def tune(out: Path, spec_path: str | None, lrs: list[float], steps: int, seed: i
             }
             r = train_arm(arm_config(spec_copy, arm, val, budget, seed, out / "tune" / f"{family}-{lr}"), arm, seed)
             scores[lr] = _final(r)
-        picks[family] = {"arm": arm, "validation_exact": scores, "lr": max(scores, key=scores.get)}
+        tied = [lr for lr, score in scores.items() if score == max(scores.values())]
+        picks[family] = {"arm": arm, "validation_exact": scores, "lr": tied[0], "tied": tied}
     (out / "tune.json").write_text(json.dumps(picks, indent=1))
     return picks
