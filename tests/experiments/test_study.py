@@ -45,6 +45,10 @@ def test_pairwise_verdicts_follow_the_written_rules() -> None:
     assert "seeds per arm" in judge({"claims": [_claim("better", a="a", b="n")]}, a + noisy, BUDGET)[0].note
     floor = _runs("f", [0.02, 0.03, 0.01])
     assert _verdict("better", a + floor, a="a", b="f") == "not testable"  # never "disagrees"
+    assert _verdict("better", floor + a, a="f", b="a") == "not testable"
+    # a baseline that does not learn can be the finding: only the arms in must_learn need the floor
+    assert _verdict("better", a + floor, a="a", b="f", must_learn=["a"]) == "agrees"
+    assert _verdict("better", floor + a, a="f", b="a", must_learn=["f"]) == "not testable"
 
 
 def test_curve_verdicts() -> None:
@@ -63,7 +67,8 @@ def test_the_packaged_study_is_complete() -> None:
     assert {f"C{i}" for i in range(1, 11)} <= ids
     for claim in spec["claims"]:
         t = claim["test"]
-        assert all(a in spec["arms"] for a in [t.get("a"), t.get("b"), *t.get("arms", [])] if a), claim["id"]
+        named = [a for a in [t.get("a"), t.get("b"), *t.get("arms", [])] if a]
+        assert all(a in spec["arms"] for a in named) and set(t.get("must_learn", [])) <= set(named), claim["id"]
     assert all(a["family"] in spec["recipes"] for a in spec["arms"].values())
     assert all(spec["arms"][arm]["family"] == family for family, arm in spec.get("tune_on", {}).items())
 

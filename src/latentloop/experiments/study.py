@@ -16,7 +16,9 @@ each claim's verdict is computed from the seed means and their pooled standard e
 with SE = sqrt(sd_a^2 / n_a + sd_b^2 / n_b) over seeds. Anything else is "inconclusive at this
 budget" (with the number of seeds that would settle it at the measured spread, or, when both arms are
 within the margin of 100%, that a harder task would); a comparison one of
-whose arms stays below the floor of learning is "not testable" (never "disagrees").
+whose arms stays below the floor of learning is "not testable" (never "disagrees"), unless the claim
+lists the arms that must learn (`must_learn`: for depth against width, a baseline that does not learn
+is the finding).
 `--tune` picks each family's learning rate on a validation split carved out of the training data.
 """
 
@@ -263,8 +265,9 @@ def judge(spec: dict, results: list[RunResult], budget: dict) -> list[Verdict]:
         kind = test["kind"]
         arms = [test[k] for k in ("a", "b") if k in test] + list(test.get("arms", []))
         stats = {a: _stat(results, a) for a in arms}
-        if any(stats[a].mean < floor for a in arms):
-            low = ", ".join(f"{a} {stats[a].text()}" for a in arms if stats[a].mean < floor)
+        must_learn = test.get("must_learn", arms)  # a baseline's failure to learn can be the finding (C1)
+        if any(stats[a].mean < floor for a in must_learn):
+            low = ", ".join(f"{a} {stats[a].text()}" for a in must_learn if stats[a].mean < floor)
             verdicts.append(_verdict(claim, stats, "not testable", f"below the floor of {100 * floor:.0f}%: {low}"))
             continue
         if kind in ("better", "equal", "at_least"):

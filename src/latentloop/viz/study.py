@@ -30,6 +30,7 @@ def study_plots(results: list, task: dict[str, str], out: Path) -> dict[str, Pat
 
     fig, axes = plt.subplots(1, len(tasks), figsize=(6.0 * len(tasks) + 1.5, 4.6), squeeze=False)
     for ax, name in zip(axes[0], tasks, strict=True):
+        trained = []  # each arm's N_sup: the line marks the one most arms of the panel were trained with
         for arm, runs in arms.items():
             if task[arm] != name:
                 continue
@@ -38,9 +39,10 @@ def study_plots(results: list, task: dict[str, str], out: Path) -> dict[str, Pat
             mean, sd = curves.mean(0), curves.std(0)
             (line,) = ax.plot(steps, mean, marker=".", label=arm)
             ax.fill_between(steps, mean - sd, mean + sd, color=line.get_color(), alpha=0.12)
-            n_sup = runs[0].n_sup
+            trained.append(runs[0].n_sup)
+        n_sup = max(set(trained), key=trained.count)
         ax.axvline(n_sup, color="grey", lw=0.8, ls="--")
-        ax.text(n_sup, 0.02, " trained N_sup", color="grey", fontsize=8)
+        ax.text(n_sup, 0.02, " trained N_sup (most arms)", color="grey", fontsize=8)
         ax.set(xlabel="supervision steps at test time", ylabel="test exact accuracy", ylim=(0, 1), title=name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
