@@ -57,6 +57,10 @@ def test_curve_verdicts() -> None:
     collapsing = _runs("c", [0.8, 0.82, 0.81], deep=0.3)
     assert _verdict("refines", rising, arms=["r"]) == "agrees"
     assert _verdict("refines", rising + flat, arms=["r", "f"]) == "inconclusive at this budget"
+    noisy = _runs("n", [0.1, 0.9, 0.5], first=0.2)
+    unsettled = judge({"claims": [_claim("refines", arms=["r", "n"])]}, rising + noisy, BUDGET)[0]
+    assert unsettled.verdict == "inconclusive at this budget"
+    assert unsettled.note.startswith("not settled: n +30.0 pp") and "seeds per arm" in unsettled.note
     assert _verdict("holds", rising, arms=["r"]) == "agrees"
     assert _verdict("holds", collapsing, arms=["c"]) == "disagrees"
 

@@ -314,7 +314,7 @@ def _pairwise(kind: str, diff: float, se: float, margin: float) -> tuple[str, st
 
 
 def _curve_verdict(claim: dict, results: list[RunResult], arms: list[str], kind: str, stats: dict) -> Verdict:
-    parts, verdicts = [], []
+    parts, verdicts, unsettled = [], [], []
     for arm in arms:
         runs = [r for r in results if r.arm == arm]
         n_sup = runs[0].n_sup
@@ -326,6 +326,9 @@ def _curve_verdict(claim: dict, results: list[RunResult], arms: list[str], kind:
             ok = "agrees" if gain > 2 * se else "disagrees" if gain < -2 * se else "inconclusive at this budget"
             ceiling = " (solved after one step: no room to refine)" if ok != "agrees" and first.mean >= 0.99 else ""
             parts.append(f"{arm} {100 * first.mean:.1f} -> {100 * last.mean:.1f}{ceiling}")
+            if ok == "inconclusive at this budget" and not ceiling:
+                seeds = _seeds_needed(gain, se, last.n, abs(gain))
+                unsettled.append(f"{arm} {100 * gain:+.1f} pp, 2 SE = {200 * se:.1f} pp (about {seeds} seeds per arm)")
         else:
             deep = Stat.of([r.exact_per_step[-1] for r in runs])
             last = stats[arm]
@@ -346,7 +349,8 @@ def _curve_verdict(claim: dict, results: list[RunResult], arms: list[str], kind:
         if kind == "refines"
         else "exact after 2 N_sup steps >= after N_sup - 2 SE, for every arm"
     )
-    return Verdict(claim["id"], claim["claim"], claim["paper"], "; ".join(parts), verdict, rule)
+    note = f"not settled: {'; '.join(unsettled)}" if unsettled else ""
+    return Verdict(claim["id"], claim["claim"], claim["paper"], "; ".join(parts), verdict, rule, note)
 
 
 def _verdict(claim: dict, stats: dict[str, Stat], verdict: str, note: str, rule: str = "") -> Verdict:
@@ -410,7 +414,10 @@ def write_outputs(
         "",
         "| claim | paper | ours (exact %, mean ± sd over seeds) | verdict | rule and numbers |",
         "|---|---|---|---|---|",
-        *(f"| **{v.id}** {v.claim} | {v.paper} | {v.ours} | **{v.verdict}** | {v.rule}; {v.note} |" for v in verdicts),
+        *(
+            f"| **{v.id}** {v.claim} | {v.paper} | {v.ours} | **{v.verdict}** | {'; '.join(filter(None, (v.rule, v.note)))} |"
+            for v in verdicts
+        ),
         "",
         "## Models",
         "",
