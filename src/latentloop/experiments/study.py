@@ -415,7 +415,7 @@ def write_outputs(
         "| claim | paper | ours (exact %, mean ± sd over seeds) | verdict | rule and numbers |",
         "|---|---|---|---|---|",
         *(
-            f"| **{v.id}** {v.claim} | {v.paper} | {v.ours} | **{v.verdict}** | {'; '.join(filter(None, (v.rule, v.note)))} |"
+            f"| **{v.id}** {v.claim} | {v.paper} | {v.ours} | **{v.verdict}** | {_join(v.rule, v.note)} |"
             for v in verdicts
         ),
         "",
@@ -440,6 +440,10 @@ def write_outputs(
         lines.append(f"- **{family}**: `{' '.join(overrides)}`")
     lines += ["", "## Plots", "", *(f"![{name}]({p.name})" for name, p in plots.items()), ""]
     (out / "study.md").write_text("\n".join(lines))
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
 
 
 def _steps_text(spec: dict, results: list[RunResult]) -> str:
