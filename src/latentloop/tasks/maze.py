@@ -146,28 +146,22 @@ def solve(puzzle: np.ndarray) -> np.ndarray:
     return label
 
 
+VALID = "a valid shortest path"  # what `diagnose` says of an answer that `valid_optimal` accepts
+
+
 def valid_optimal(puzzle: np.ndarray, answer: np.ndarray) -> bool:
     """Whether ``answer`` marks a shortest S-G path of ``puzzle`` (any of the equally short ones).
 
     The answer must equal the puzzle except for `o` cells on open cells, and those `o` cells plus S
     and G must connect S to G, using exactly as many moves as the shortest path (so no `o` is spare).
-    Never raises: malformed grids give False.
+    Never raises: malformed grids give False. `diagnose` says which of these fails.
     """
-    puzzle, answer = np.asarray(puzzle), np.asarray(answer)
-    if puzzle.ndim != 2 or puzzle.shape != answer.shape:
-        return False
-    on_path = answer == PATH
-    if (puzzle[on_path] != OPEN).any() or not np.array_equal(np.where(on_path, OPEN, answer), puzzle):
-        return False
-    moves = shortest_distance(puzzle)
-    if moves < 1 or int(on_path.sum()) != moves - 1:
-        return False
-    route = (on_path | (puzzle == START) | (puzzle == GOAL)).reshape(-1)
-    return distance(route, puzzle.shape[1], *_endpoints(puzzle)) >= 0
+    return diagnose(puzzle, answer) == VALID
 
 
 def diagnose(puzzle: np.ndarray, answer: np.ndarray) -> str:
-    """What an answer marks, in words: a valid shortest path, or why it is not one (see `valid_optimal`)."""
+    """What an answer marks, in words: `VALID`, or why it is not a valid shortest path (the rule of
+    `valid_optimal`). Never raises."""
     puzzle, answer = np.asarray(puzzle), np.asarray(answer)
     if puzzle.ndim != 2 or puzzle.shape != answer.shape:
         return "NOT a valid shortest path: the answer is not a grid of the maze's size"
@@ -186,7 +180,7 @@ def diagnose(puzzle: np.ndarray, answer: np.ndarray) -> str:
         return f"NOT a valid shortest path: a route of {found} moves, the shortest has {moves}"
     if marked > needed:
         return f"NOT a valid shortest path: a shortest path plus {marked - needed} spare cell(s)"
-    return "a valid shortest path"
+    return VALID
 
 
 # ----------------------------------------------------------------------------------------------
