@@ -131,9 +131,12 @@ def arm_overrides(spec: dict, arm: str, data: Path, budget: dict, seed: int, run
     ]
 
 
-def arm_config(spec: dict, arm: str, data: Path, budget: dict, seed: int, run_dir: Path) -> RunConfig:
-    """The full config an arm trains with: its overrides, evaluated for `eval_factor` x N_sup steps."""
-    overrides = arm_overrides(spec, arm, data, budget, seed, run_dir)
+def arm_config(
+    spec: dict, arm: str, data: Path, budget: dict, seed: int, run_dir: Path, extra: tuple[str, ...] = ()
+) -> RunConfig:
+    """The full config an arm trains with: its overrides (then `extra`), evaluated for `eval_factor` x N_sup
+    steps."""
+    overrides = [*arm_overrides(spec, arm, data, budget, seed, run_dir), *extra]
     n_sup = load_config(spec["arms"][arm]["preset"], overrides).model.halt_max_steps
     return load_config(spec["arms"][arm]["preset"], [*overrides, f"eval.steps={budget['eval_factor'] * n_sup}"])
 
@@ -466,18 +469,11 @@ def tune(out: Path, spec_path: str | None, lrs: list[float], steps: int, seed: i
         data = build_task(spec, task, out / "data", quick=False)
         val = carve_validation(data, out / "data" / f"{task}-val", spec["tasks"][task].get("val", 100), seed)
         scores = {}
+        budget = {**spec["budget"], "steps": steps, "eval_factor": 1}
         for lr in lrs:
-            budget = {**spec["budget"], "steps": steps, "eval_factor": 1}
-            cfg_overrides = [f"train.lr={lr}", f"train.puzzle_emb_lr={lr}"]
-            spec_copy = {
-                **spec,
-                "arms": {
-                    **spec["arms"],
-                    arm: {**spec["arms"][arm], "overrides": [*spec["arms"][arm].get("overrides", []), *cfg_overrides]},
-                },
-            }
-            r = train_arm(arm_config(spec_copy, arm, val, budget, seed, out / "tune" / f"{family}-{lr}"), arm, seed)
-            scores[lr] = _final(r)
+            rate = (f"train.lr={lr}", f"train.puzzle_emb_lr={lr}")
+            cfg = arm_config(spec, arm, val, budget, seed, out / "tune" / f"{family}-{lr}", extra=rate)
+            scores[lr] = _final(train_arm(cfg, arm, seed))
         tied = [lr for lr, score in scores.items() if score == max(scores.values())]
         picks[family] = {"arm": arm, "validation_exact": scores, "lr": tied[0], "tied": tied}
     (out / "tune.json").write_text(json.dumps(picks, indent=1))
