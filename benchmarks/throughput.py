@@ -65,7 +65,7 @@ class Plan:
 
 # The main presets at paper width and at the demo width, plus the demo recipe itself.
 DEFAULT_PLAN: tuple[Plan, ...] = (
-    Plan("trm-sudoku6-cpu", None, ("fp32", "bf16+compile")),  # the demo's real setting: bf16 + compile
+    Plan("trm-sudoku6-cpu", None, ("fp32", "bf16+compile")),  # the demo trains fp32 + compile; 9x9, maze bf16
     Plan("trm-mlp-sudoku", None, ("fp32", "bf16")),  # TRM-MLP, 5,028,866 parameters
     Plan("trm-mlp-sudoku", DEMO_WIDTH, ("fp32", "bf16+compile")),
     Plan("trm-att-sudoku", None, ("fp32", "bf16")),  # TRM-Att, 6,828,034 parameters

@@ -31,7 +31,12 @@ INTENDED["transformer-act"]["model.num_heads"] = (
 INTENDED["trm-att-arc"]["train.keep_checkpoints"] = (0, "every evaluation's checkpoint is kept for ARC voting")
 _DEMO = "the demo recipe re-tuned for a step budget (issue 16; docs/cpu_recipes.md)"
 INTENDED.setdefault("trm-sudoku6-cpu", {}).update(
-    {"model.inner_cycles": (2, _DEMO), "model.halt_max_steps": (4, _DEMO), "train.max_steps": (700, _DEMO)}
+    {
+        "model.inner_cycles": (2, _DEMO),
+        "model.halt_max_steps": (4, _DEMO),
+        "train.max_steps": (700, _DEMO),
+        "model.forward_dtype": ("float32", "fp32 gives the same model with 1 and 2 threads (issue 16)"),
+    }
 )
 RECIPE_CHANGED = {"trm-sudoku6-cpu": _DEMO}  # presets whose unrolled program changed with their recipe
 # fields that no longer exist: every preset had them at their default
