@@ -321,11 +321,19 @@ def cmd_study(args: argparse.Namespace) -> None:
     from latentloop.experiments.study import run_study, tune
 
     if args.tune:
-        picks = tune(Path(args.out), args.spec, [float(v) for v in args.lrs.split(",")], args.tune_steps)
-        for family, pick in picks.items():
-            scores = ", ".join(f"{lr:g}: {acc:.3f}" for lr, acc in pick["validation_exact"].items())
-            ties = f" (tied: {', '.join(f'{lr:g}' for lr in pick['tied'])})" if len(pick["tied"]) > 1 else ""
-            print(f"{family} ({pick['arm']}): validation exact {scores} -> lr {pick['lr']:g}{ties}")
+        lrs = [float(v) for v in args.lrs.split(",")] if args.lrs else None
+        seeds = [int(v) for v in args.tune_seeds.split(",")] if args.tune_seeds else None
+        picks = tune(Path(args.out), args.spec, lrs, args.tune_steps, seeds)
+        for task, families in picks.items():
+            for family, pick in families.items():
+                scores = ", ".join(
+                    f"{lr:g}: {'/'.join(f'{a:.2f}' for a in accs)}" for lr, accs in pick["validation_exact"].items()
+                )
+                ties = f" (tied: {', '.join(f'{lr:g}' for lr in pick['tied'])})" if len(pick["tied"]) > 1 else ""
+                print(
+                    f"{task} {family} ({pick['arm']}, {pick['steps']} steps, seeds {pick['seeds']}): "
+                    f"validation exact {scores} -> lr {pick['lr']:g}{ties}"
+                )
         return
     out = run_study(Path(args.out), args.spec, quick=args.quick, data_root=args.data)
     print(out.read_text(), end="")
@@ -530,8 +538,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--spec", help="a study description (default: the packaged experiments/study.yaml)")
     s.add_argument("--data", help="where the study's datasets are built (default OUT/data)")
     s.add_argument("--tune", action="store_true", help="pick each family's learning rate on a validation split")
-    s.add_argument("--lrs", default="3e-4,1e-3,2e-3,4e-3", help="with --tune: the learning rates to try")
-    s.add_argument("--tune-steps", type=int, default=300, help="with --tune: optimizer steps per trial")
+    s.add_argument("--lrs", help="with --tune: the learning rates to try (default: the study's tune.lrs)")
+    s.add_argument("--tune-steps", type=int, help="with --tune: optimizer steps per trial (default: each task's)")
+    s.add_argument("--tune-seeds", help="with --tune: the seeds of each trial, e.g. 0,1 (default: tune.seeds)")
     s.set_defaults(func=cmd_study)
 
     s = sub.add_parser("report", help="write report.md with curves and a step-by-step picture")

@@ -74,7 +74,10 @@ def test_the_packaged_study_is_complete() -> None:
         named = [a for a in [t.get("a"), t.get("b"), *t.get("arms", [])] if a]
         assert all(a in spec["arms"] for a in named) and set(t.get("must_learn", [])) <= set(named), claim["id"]
     assert all(a["family"] in spec["recipes"] for a in spec["arms"].values())
-    assert all(spec["arms"][arm]["family"] == family for family, arm in spec.get("tune_on", {}).items())
+    assert all(a["family"] in spec["rates"][a.get("task", spec["default_task"])] for a in spec["arms"].values())
+    for task, families in spec["tune"]["arms"].items():
+        for family, arm in families.items():
+            assert spec["arms"][arm]["family"] == family and spec["arms"][arm].get("task", "sudoku4") == task
 
 
 def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
@@ -88,9 +91,9 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
         "model.forward_dtype=float32",
         "model.halt_max_steps=2",
         "train.lr_warmup_steps=3",
-        "train.lr=3e-3",
     ]
     spec["recipes"] = {k: [*v, *tiny] for k, v in spec["recipes"].items()}
+    spec["rates"] = {"sudoku4": {"trm": 3e-3}}
     spec["arms"] = {k: {**spec["arms"][k], "task": "sudoku4"} for k in ("trm6", "nsup1")}
     spec["claims"] = [c for c in spec["claims"] if c["id"] in ("C8",)]
     spec["claims"].append(
@@ -130,23 +133,30 @@ def test_a_tiny_study_end_to_end(tmp_path: Path) -> None:
 
 def test_tune_picks_each_familys_rate_on_a_validation_split(tmp_path: Path, capsys) -> None:
     spec = load_spec()
-    spec["tasks"] = {"sudoku4": {"build": "sudoku --size 4 --train 60 --test 10 --aug 2", "val": 10}}
+    spec["tasks"] = {"sudoku4": {"build": "sudoku --size 4 --train 60 --test 10 --aug 2", "val": 10, "tune_steps": 3}}
     spec["default_task"] = "sudoku4"
     tiny = ["model.hidden_size=16", "train.compile=false", "model.forward_dtype=float32", "model.halt_max_steps=1"]
     spec["recipes"] = {"trm": [*spec["recipes"]["trm"], *tiny]}
+    spec["rates"] = {"sudoku4": {"trm": 1e-3}}
     spec["arms"] = {"trm": spec["arms"]["trm"]}
-    spec["tune_on"] = {"trm": "trm"}
+    spec["tune"] = {"lrs": [1e-4, 1e-3], "seeds": [0, 1], "arms": {"sudoku4": {"trm": "trm"}}}
     path = tmp_path / "study.yaml"
     path.write_text(yaml.safe_dump(spec))
-    argv = ["study", "--tune", "--spec", str(path), "--out", str(tmp_path), "--lrs", "1e-4,1e-3", "--tune-steps", "3"]
-    assert main(argv) == 0
-    pick = json.loads((tmp_path / "tune.json").read_text())["trm"]
-    scores = {float(lr): acc for lr, acc in pick["validation_exact"].items()}
-    assert set(scores) == {1e-4, 1e-3} and pick["lr"] in pick["tied"]
-    assert pick["tied"] == [lr for lr, acc in scores.items() if acc == max(scores.values())]
+    assert main(["study", "--tune", "--spec", str(path), "--out", str(tmp_path)]) == 0
+    pick = json.loads((tmp_path / "tune.json").read_text())["sudoku4"]["trm"]
+    scores = {float(lr): accs for lr, accs in pick["validation_exact"].items()}
+    assert set(scores) == {1e-4, 1e-3} and all(len(accs) == 2 for accs in scores.values())  # one per seed
+    means = {lr: float(np.mean(accs)) for lr, accs in scores.items()}
+    assert pick["tied"] == [lr for lr, m in means.items() if m == max(means.values())] and pick["lr"] == pick["tied"][0]
+    assert pick["steps"] == 3 and pick["seeds"] == [0, 1]
     # the validation split is carved out of the training split: the two never share a puzzle group
     val = tmp_path / "data" / "sudoku4-val"
     seen = {bytes(row) for row in np.asarray(read_split(val / "train").inputs)}
     held = [bytes(row) for row in np.asarray(read_split(val / "test").inputs)]
     assert len(held) == 10 and not seen.intersection(held)
-    assert "trm (trm): validation exact" in capsys.readouterr().out
+    assert "sudoku4 trm (trm, 3 steps, seeds [0, 1]): validation exact" in capsys.readouterr().out
+    # trials are kept: tuning again with one more rate trains only that rate's runs
+    kept = {d.name: (d / "config.yaml").stat().st_mtime_ns for d in (tmp_path / "tune").iterdir()}
+    assert main(["study", "--tune", "--spec", str(path), "--out", str(tmp_path), "--lrs", "1e-4,1e-3,3e-3"]) == 0
+    now = {d.name: (d / "config.yaml").stat().st_mtime_ns for d in (tmp_path / "tune").iterdir()}
+    assert all(now[name] == mtime for name, mtime in kept.items()) and len(now) == len(kept) + 2

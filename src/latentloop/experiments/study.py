@@ -78,7 +78,7 @@ def load_spec(path: str | Path | None = None) -> dict:
     """The study description (the packaged study.yaml unless a path is given)."""
     text = Path(path).read_text() if path else (resources.files("latentloop.experiments") / "study.yaml").read_text()
     spec = yaml.safe_load(text)
-    for key in ("tasks", "budget", "recipes", "arms", "claims"):
+    for key in ("tasks", "budget", "recipes", "rates", "arms", "claims"):
         if key not in spec:
             raise ConfigError(f"study description lacks '{key}'")
     return spec
@@ -119,8 +119,13 @@ def arm_budget(spec: dict, arm: str, budget: dict, quick: bool) -> dict:
 def arm_overrides(spec: dict, arm: str, data: Path, budget: dict, seed: int, run_dir: Path) -> list[str]:
     a = spec["arms"][arm]
     meta = json.loads((data / "train" / "dataset.json").read_text())
+    lr = spec["rates"].get(task_of(spec, arm), {}).get(a["family"])
+    if lr is None:
+        raise ConfigError(f"study: no learning rate for family {a['family']!r} on task {task_of(spec, arm)!r} (rates)")
     return [
         *spec["recipes"][a["family"]],
+        f"train.lr={lr}",
+        f"train.puzzle_emb_lr={lr}",
         f"data.path={data}",
         f"data.seq_len={meta['seq_len']}",
         f"data.vocab_size={meta['vocab_size']}",
@@ -142,12 +147,16 @@ def arm_config(
 
 
 def train_arm(cfg: RunConfig, arm: str, seed: int) -> RunResult:
-    """Train one arm from scratch (an earlier run in its directory is removed first) and read its results."""
+    """One arm's result with one seed: the one kept in its run directory while that run's config is `cfg`,
+    else trained from scratch (the directory emptied first) and kept there (`study_result.json`)."""
+    kept = Path(cfg.run_dir) / "study_result.json"
+    if kept.is_file() and _trained_with(cfg):
+        return RunResult(**json.loads(kept.read_text()))
     shutil.rmtree(cfg.run_dir, ignore_errors=True)
     trainer = Trainer(cfg, progress=False)
     result = trainer.fit()
     ev, model = result["eval"], trainer.model
-    return RunResult(
+    run = RunResult(
         arm,
         seed,
         model.num_parameters(),
@@ -159,6 +168,8 @@ def train_arm(cfg: RunConfig, arm: str, seed: int) -> RunResult:
         round(trainer.elapsed, 1),
         cfg.model.halt_max_steps,
     )
+    kept.write_text(json.dumps(asdict(run)))
+    return run
 
 
 def _trained_with(cfg: RunConfig) -> bool:
@@ -170,8 +181,8 @@ def _trained_with(cfg: RunConfig) -> bool:
 def run_study(out: Path, spec_path: str | None = None, quick: bool = False, data_root: Path | None = None) -> Path:
     """Train every arm with every seed, judge every claim, and write the study's files into `out`.
 
-    Resumable: a result kept in `out/results.json` is reused only while its run directory's config is the
-    one the arm would train with now, so an edited recipe or budget retrains exactly the arms it touches."""
+    Resumable: a run's kept result is reused only while its run directory's config is the one the arm would
+    train with now, so an edited recipe or budget retrains exactly the arms it touches."""
     spec = load_spec(spec_path)
     budget = {**spec["budget"], **(spec.get("quick", {}) if quick else {})}
     out.mkdir(parents=True, exist_ok=True)
@@ -188,34 +199,16 @@ def run_study(out: Path, spec_path: str | None = None, quick: bool = False, data
         for arm in spec["arms"]
         for seed in budget["seeds"]
     }
-    kept = _load_results(out / "results.json")
-    done = {k: r for k, r in kept.items() if k in plan and _trained_with(plan[k])}
     start = time.perf_counter()
-    bar = tqdm(total=len(plan), initial=len(done), desc="study", unit="run")
-    for (arm, seed), cfg in plan.items():
-        if (arm, seed) in done:
-            continue
+    results = []
+    bar = tqdm(plan.items(), desc="study", unit="run")
+    for (arm, seed), cfg in bar:
         bar.set_postfix_str(f"{arm} seed {seed}")
-        done[(arm, seed)] = train_arm(cfg, arm, seed)
-        _save_results(out / "results.json", done)  # a crash loses at most the run in progress
-        bar.update(1)
-    bar.close()
-    results = [done[k] for k in plan]
+        results.append(train_arm(cfg, arm, seed))  # each run keeps its result: a crash loses the one in progress
+    (out / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=1))
     verdicts = judge(spec, results, budget)
     write_outputs(out, spec, budget, results, verdicts, time.perf_counter() - start)
     return out / "study.md"
-
-
-def _load_results(path: Path) -> dict[tuple[str, int], RunResult]:
-    if not path.is_file():
-        return {}
-    return {(r["arm"], r["seed"]): RunResult(**r) for r in json.loads(path.read_text())}
-
-
-def _save_results(path: Path, done: dict[tuple[str, int], RunResult]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps([asdict(r) for r in done.values()], indent=1))
-    tmp.replace(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -440,7 +433,8 @@ def write_outputs(
         )
     lines += ["", "## Recipes", ""]
     for family, overrides in spec["recipes"].items():
-        lines.append(f"- **{family}**: `{' '.join(overrides)}`")
+        rates = ", ".join(f"{r[family]:g} on {task}" for task, r in spec["rates"].items() if family in r)
+        lines.append(f"- **{family}** (lr {rates}): `{' '.join(overrides)}`")
     lines += ["", "## Plots", "", *(f"![{name}]({p.name})" for name, p in plots.items()), ""]
     (out / "study.md").write_text("\n".join(lines))
 
@@ -457,24 +451,49 @@ def _steps_text(spec: dict, results: list[RunResult]) -> str:
     return ", ".join(f"{n}{' optimizer steps' if i == 0 else ''} on {t}" for i, (t, n) in enumerate(steps.items()))
 
 
-def tune(out: Path, spec_path: str | None, lrs: list[float], steps: int, seed: int = 0) -> dict:
-    """Each family's learning rate picked on a validation split of the training data (never the test split):
-    every lr in `lrs` trains the family's tuning arm (`tune_on` in the study description, else its first arm)
-    for `steps` steps; the best validation exact accuracy wins (ties: the first listed, all tied ones reported)."""
+def tune(
+    out: Path,
+    spec_path: str | None = None,
+    lrs: list[float] | None = None,
+    steps: int | None = None,
+    seeds: list[int] | None = None,
+) -> dict:
+    """Each family's learning rate on each task, picked on a validation split carved out of the task's
+    training data (never the test split): every rate trains the family's tuning arm on that task (`tune.arms`)
+    with every seed for the task's `tune_steps`; the best mean validation exact accuracy wins (ties: the first
+    rate listed; all tied rates are reported). `lrs`, `steps` and `seeds` override the study's `tune`."""
     spec = load_spec(spec_path)
-    picks = {}
-    for family in spec["recipes"]:
-        arm = spec.get("tune_on", {}).get(family) or next(a for a, v in spec["arms"].items() if v["family"] == family)
-        task = task_of(spec, arm)
+    plan = spec.get("tune", {})
+    lrs, seeds = lrs or plan.get("lrs", []), seeds or plan.get("seeds", [0])
+    if not lrs or not plan.get("arms"):
+        raise ConfigError("study: --tune needs rates to try (--lrs or tune.lrs) and tuning arms (tune.arms)")
+    picks: dict = {}
+    for task, families in plan["arms"].items():
         data = build_task(spec, task, out / "data", quick=False)
-        val = carve_validation(data, out / "data" / f"{task}-val", spec["tasks"][task].get("val", 100), seed)
-        scores = {}
-        budget = {**spec["budget"], "steps": steps, "eval_factor": 1}
-        for lr in lrs:
-            rate = (f"train.lr={lr}", f"train.puzzle_emb_lr={lr}")
-            cfg = arm_config(spec, arm, val, budget, seed, out / "tune" / f"{family}-{lr}", extra=rate)
-            scores[lr] = _final(train_arm(cfg, arm, seed))
-        tied = [lr for lr, score in scores.items() if score == max(scores.values())]
-        picks[family] = {"arm": arm, "validation_exact": scores, "lr": tied[0], "tied": tied}
+        val = carve_validation(data, out / "data" / f"{task}-val", spec["tasks"][task].get("val", 100), 0)
+        n = steps or spec["tasks"][task].get("tune_steps") or spec["tasks"][task].get("steps", spec["budget"]["steps"])
+        budget = {**spec["budget"], "steps": n, "eval_factor": 1}
+        for family, arm in families.items():
+            if spec["arms"][arm]["family"] != family or task_of(spec, arm) != task:
+                raise ConfigError(f"study: tuning arm {arm!r} is not a {family} arm on {task}")
+            scores = {}
+            for lr in lrs:
+                rate = (f"train.lr={lr}", f"train.puzzle_emb_lr={lr}")
+                scores[lr] = []
+                for seed in seeds:
+                    run_dir = out / "tune" / f"{task}-{family}-{lr:g}-s{seed}"
+                    cfg = arm_config(spec, arm, val, budget, seed, run_dir, rate)
+                    scores[lr].append(_final(train_arm(cfg, arm, seed)))
+            means = {lr: float(np.mean(v)) for lr, v in scores.items()}
+            tied = [lr for lr, m in means.items() if m == max(means.values())]
+            picks.setdefault(task, {})[family] = {
+                "arm": arm,
+                "steps": n,
+                "seeds": seeds,
+                "validation_exact": scores,
+                "mean": means,
+                "lr": tied[0],
+                "tied": tied,
+            }
     (out / "tune.json").write_text(json.dumps(picks, indent=1))
     return picks
