@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = common.make_config(args.preset, args.setting, common.width_overrides(args.width))
     bench = common.Bench(cfg, args.batch)
-    bench.train_step()
+    if cfg.train.compile:  # a "+compile" setting profiles the compiled step, as the trainer runs it
+        bench.compile()
+    for _ in range(2 if cfg.train.compile else 1):  # warm-up (and compile)
+        bench.train_step()
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         t0 = time.perf_counter()
         bench.train_step()
