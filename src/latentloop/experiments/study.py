@@ -19,7 +19,7 @@ within the margin of 100%, that a harder task would); a comparison one of
 whose arms stays below the floor of learning is "not testable" (never "disagrees"), unless the claim
 lists the arms that must learn (`must_learn`: for depth against width, a baseline that does not learn
 is the finding).
-`--tune` picks each family's learning rate on a validation split carved out of the training data.
+`--tune` picks each family's learning rate on each task on a validation split carved out of the training data.
 """
 
 from __future__ import annotations
@@ -124,8 +124,7 @@ def arm_overrides(spec: dict, arm: str, data: Path, budget: dict, seed: int, run
         raise ConfigError(f"study: no learning rate for family {a['family']!r} on task {task_of(spec, arm)!r} (rates)")
     return [
         *spec["recipes"][a["family"]],
-        f"train.lr={lr}",
-        f"train.puzzle_emb_lr={lr}",
+        *rate_overrides(lr),
         f"data.path={data}",
         f"data.seq_len={meta['seq_len']}",
         f"data.vocab_size={meta['vocab_size']}",
@@ -134,6 +133,11 @@ def arm_overrides(spec: dict, arm: str, data: Path, budget: dict, seed: int, run
         f"run_dir={run_dir}",
         *a.get("overrides", []),
     ]
+
+
+def rate_overrides(lr: float) -> tuple[str, str]:
+    """A study learning rate: the dense weights' and the puzzle embeddings' alike."""
+    return f"train.lr={lr}", f"train.puzzle_emb_lr={lr}"
 
 
 def arm_config(
@@ -478,11 +482,10 @@ def tune(
                 raise ConfigError(f"study: tuning arm {arm!r} is not a {family} arm on {task}")
             scores = {}
             for lr in lrs:
-                rate = (f"train.lr={lr}", f"train.puzzle_emb_lr={lr}")
                 scores[lr] = []
                 for seed in seeds:
                     run_dir = out / "tune" / f"{task}-{family}-{lr:g}-s{seed}"
-                    cfg = arm_config(spec, arm, val, budget, seed, run_dir, rate)
+                    cfg = arm_config(spec, arm, val, budget, seed, run_dir, rate_overrides(lr))
                     scores[lr].append(_final(train_arm(cfg, arm, seed)))
             means = {lr: float(np.mean(v)) for lr, v in scores.items()}
             tied = [lr for lr, m in means.items() if m == max(means.values())]
