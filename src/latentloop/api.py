@@ -125,7 +125,10 @@ def evaluate_run(
     task = split.task()
     scoring = companion(task, "evaluation")  # task-level scoring over the split (ARC's votes), if any
     spec = checkpoints or (scoring.DEFAULT_CHECKPOINTS if scoring else "last")
-    chosen = select_checkpoints(Path(run_dir), spec)
+    shipped = str(run_dir).startswith(pretrained.PREFIX)
+    if shipped and checkpoints not in (None, "last"):
+        raise LatentloopError(f"--checkpoints {spec}: a shipped model has one checkpoint")
+    chosen = [run.step] if shipped else select_checkpoints(Path(run_dir), spec)
     if scoring is None and len(chosen) > 1:
         raise LatentloopError(
             f"--checkpoints {spec}: votes across checkpoints need task-level scoring, which {task.name} has not; "
@@ -156,8 +159,16 @@ def evaluate_run(
     if sweep:
         result["test_time"] = test_time_sweep(run, split, sweep, sampling, result, max_examples, progress)
     if scoring is not None:
-        result["task_scoring"] = scoring.report(votes, Path(run_dir), chosen)
+        result["task_scoring"] = scoring.report(votes, output_dir(run_dir), chosen)
     return result
+
+
+def output_dir(run_dir: str | Path) -> Path:
+    """Where evaluating `run_dir` writes its files: the run directory, or `pretrained-NAME` in the working
+    directory for a shipped model (`pretrained:NAME`)."""
+    if str(run_dir).startswith(pretrained.PREFIX):
+        return Path(f"pretrained-{str(run_dir).removeprefix(pretrained.PREFIX)}")
+    return Path(run_dir)
 
 
 def load_pretrained(name: str, device: str = "cpu") -> Run:

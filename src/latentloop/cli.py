@@ -162,7 +162,7 @@ def parse_steps(text: str) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from latentloop.api import evaluate_run
+    from latentloop.api import evaluate_run, output_dir
     from latentloop.evaluate.runner import summary_lines
     from latentloop.viz.curves import eval_plots
 
@@ -179,9 +179,11 @@ def cmd_eval(args: argparse.Namespace) -> None:
         sweep=parse_sweep(args.sweep),
     )
     print("\n".join(summary_lines(result)))
-    out = Path(args.json or Path(args.run_dir) / "eval.json")
+    out_dir = output_dir(args.run_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = Path(args.json or out_dir / "eval.json")
     out.write_text(json.dumps(result, indent=1))
-    plots = eval_plots(result, Path(args.run_dir) / "plots", label=Path(args.run_dir).name)
+    plots = eval_plots(result, out_dir / "plots", label=out_dir.name)
     print(f"wrote {out} and {', '.join(str(p) for p in plots.values())}")
 
 
@@ -444,8 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("eval", help="evaluate a run on its test split")
-    s.add_argument("run_dir")
+    s = sub.add_parser("eval", help="evaluate a run (or pretrained:NAME) on its test split")
+    s.add_argument("run_dir", help="a run directory, or pretrained:NAME (writes to ./pretrained-NAME/)")
     s.add_argument("--steps", help="M or 1..M: supervision steps to run, reported after each (may exceed N_sup)")
     s.add_argument("--halt", action="store_true", help="stop each batch once the halting head stopped every example")
     s.add_argument("--max-examples", type=int, default=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from latentloop import load_run, pretrained
@@ -50,3 +52,14 @@ def test_solve_pretrained_answers_and_refuses_a_wrong_size(name: str, capsys) ->
     assert main(["solve", "--pretrained", name, SHIPPED[name][2]]) == 0
     assert main(["solve", "--pretrained", name, "1234"]) == 2
     assert "error" in capsys.readouterr().err.lower()
+
+
+def test_eval_takes_a_shipped_model_and_writes_beside_the_working_directory(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["data", "build", "sudoku", "--size", "6", "--train", "0", "--test", "40", "--seed", "7",
+                 "--out", "held-out", "--quiet"]) == 0  # fmt: skip
+    assert main(["eval", "pretrained:sudoku6", "--data", "held-out", "--quiet"]) == 0
+    result = json.loads((tmp_path / "pretrained-sudoku6" / "eval.json").read_text())
+    assert result["count"] == 40 and result["exact_accuracy"] >= 0.9
+    assert main(["eval", "pretrained:sudoku6", "--data", "held-out", "--checkpoints", "all"]) == 2
+    assert "one checkpoint" in capsys.readouterr().err
