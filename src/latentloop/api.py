@@ -58,8 +58,8 @@ def load_run(run_dir: str | Path, ema: bool = True, device: str = "cpu", step: i
     weights when it has them; `pretrained:NAME` is a model shipped with latentloop (`latentloop pretrained`)."""
     from latentloop.train.checkpoint import checkpoint_at
 
-    if str(run_dir).startswith(pretrained.PREFIX):
-        return load_pretrained(str(run_dir).removeprefix(pretrained.PREFIX), device)
+    if (name := pretrained.shipped_name(run_dir)) is not None:
+        return load_pretrained(name, device)
 
     run_dir = Path(run_dir)
     cfg_path = run_dir / "config.yaml"
@@ -125,7 +125,7 @@ def evaluate_run(
     task = split.task()
     scoring = companion(task, "evaluation")  # task-level scoring over the split (ARC's votes), if any
     spec = checkpoints or (scoring.DEFAULT_CHECKPOINTS if scoring else "last")
-    shipped = str(run_dir).startswith(pretrained.PREFIX)
+    shipped = pretrained.shipped_name(run_dir) is not None
     if shipped and checkpoints not in (None, "last"):
         raise LatentloopError(f"--checkpoints {spec}: a shipped model has one checkpoint")
     chosen = [run.step] if shipped else select_checkpoints(Path(run_dir), spec)
@@ -166,9 +166,8 @@ def evaluate_run(
 def output_dir(run_dir: str | Path) -> Path:
     """Where evaluating `run_dir` writes its files: the run directory, or `pretrained-NAME` in the working
     directory for a shipped model (`pretrained:NAME`)."""
-    if str(run_dir).startswith(pretrained.PREFIX):
-        return Path(f"pretrained-{str(run_dir).removeprefix(pretrained.PREFIX)}")
-    return Path(run_dir)
+    name = pretrained.shipped_name(run_dir)
+    return Path(run_dir) if name is None else Path(f"pretrained-{name}")
 
 
 def load_pretrained(name: str, device: str = "cpu") -> Run:

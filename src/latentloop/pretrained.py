@@ -23,6 +23,11 @@ PREFIX = "pretrained:"
 CARD_KEY = "latentloop.card"
 
 
+def shipped_name(ref: str | Path) -> str | None:
+    """NAME when `ref` names a shipped model (`pretrained:NAME`), else None (a run directory)."""
+    return str(ref).removeprefix(PREFIX) if str(ref).startswith(PREFIX) else None
+
+
 def weights_dir() -> Path:
     """The package's directory of shipped weights."""
     return Path(str(resources.files("latentloop") / "weights"))

@@ -54,7 +54,7 @@ def test_solve_pretrained_answers_and_refuses_a_wrong_size(name: str, capsys) ->
     assert "error" in capsys.readouterr().err.lower()
 
 
-def test_eval_takes_a_shipped_model_and_writes_beside_the_working_directory(tmp_path, monkeypatch, capsys) -> None:
+def test_eval_takes_a_shipped_model_and_writes_into_the_working_directory(tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["data", "build", "sudoku", "--size", "6", "--train", "0", "--test", "40", "--seed", "7",
                  "--out", "held-out", "--quiet"]) == 0  # fmt: skip

@@ -316,8 +316,8 @@ def init_weights(model: Reasoner, run_dir: str | Path) -> None:
     from latentloop import pretrained
     from latentloop.model.convert import load_into
 
-    if str(run_dir).startswith(pretrained.PREFIX):
-        source = pretrained.read(str(run_dir).removeprefix(pretrained.PREFIX))[1]
+    if (name := pretrained.shipped_name(run_dir)) is not None:
+        source = pretrained.read(name)[1]
     else:
         path = latest_checkpoint(Path(run_dir))
         if path is None:
