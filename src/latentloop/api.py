@@ -96,6 +96,7 @@ def evaluate_run(
     progress: bool = False,
     sampling: Sampling | None = None,
     sweep: tuple[list[int], list[int]] | None = None,
+    depth: tuple[int, int] | None = None,
 ) -> dict:
     """Evaluate a run on the test split of its dataset (or `data`): accuracy after every supervision step, halting,
     difficulty buckets, and the task's own scoring over the split when it has one (ARC: pass@K and
@@ -103,7 +104,8 @@ def evaluate_run(
 
     `sampling` runs K noisy trajectories per puzzle and answers with the one its rule picks;
     `sweep` = (steps grid, samples grid) adds accuracy against compute for more steps, more samples and
-    both (`test_time` in the result), with the noise and seed of `sampling`.
+    both (`test_time` in the result), with the noise and seed of `sampling`. `depth` = (outer, inner) runs every
+    supervision step with other loop counts (T x n) than the model was trained with: more depth per step.
 
     Returns:
         The dict written to eval.json.
@@ -138,6 +140,8 @@ def evaluate_run(
     for step in chosen:
         if step != run.step:
             run = load_run(run_dir, step=step)
+        if depth:
+            run.model.set_depth(*depth)
         if run.cfg.train.compile:  # as the trainer evaluates: the same kernels, 1.6x the eager rate (benchmarks/)
             compile_stacks(run.model)
         records = collect(
@@ -154,6 +158,8 @@ def evaluate_run(
         if votes is not None:
             votes.add_records(records)
     result = {"run_dir": str(run_dir), "checkpoint_step": run.step, "data": str(data), **summarize(records, split)}
+    if depth:
+        result["depth"] = {"outer_cycles": depth[0], "inner_cycles": depth[1]}
     if sampling is not None and not sampling.plain:
         result["sampling"] = asdict(sampling)
     if sweep:

@@ -163,6 +163,7 @@ def parse_steps(text: str) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> None:
     from latentloop.api import evaluate_run, output_dir
+    from latentloop.config import parse_depth
     from latentloop.evaluate.runner import summary_lines
     from latentloop.viz.curves import eval_plots
 
@@ -177,6 +178,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         progress=not args.quiet,
         sampling=sampling_of(args),
         sweep=parse_sweep(args.sweep),
+        depth=parse_depth(args.depth, "--depth") if args.depth else None,
     )
     print("\n".join(summary_lines(result)))
     out_dir = output_dir(args.run_dir)
@@ -205,6 +207,7 @@ def _read_input(text: str) -> str:
 
 def cmd_solve(args: argparse.Namespace) -> None:
     from latentloop.api import load_run, solve_tokens, task_of
+    from latentloop.config import parse_depth
     from latentloop.tasks import companion
     from latentloop.viz.terminal import use_colour
     from latentloop.viz.views import trace_text, view_of
@@ -216,6 +219,8 @@ def cmd_solve(args: argparse.Namespace) -> None:
         cmd_adapt(argparse.Namespace(**{**vars(defaults), "trace": args.trace, "no_colour": args.no_colour}))
         return
     run = load_run(f"pretrained:{args.pretrained}" if args.pretrained else args.run_dir)
+    if args.depth:
+        run.model.set_depth(*parse_depth(args.depth, "--depth"))
     task, view = task_of(run), view_of(task_of(run))
     text = _read_input(args.puzzle)
     colour = use_colour() and not args.no_colour
@@ -459,6 +464,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="checkpoints to evaluate (STEPS: comma-separated training steps); ARC votes across them as TRM "
         "does (default for ARC: all, else last; the accuracy tables are the newest one's)",
     )
+    s.add_argument(
+        "--depth",
+        metavar="TxN",
+        help="run each supervision step with T outer and n inner cycles instead of the trained ones (e.g. 6x2)",
+    )
     add_sampling_flags(s)
     s.add_argument(
         "--sweep",
@@ -476,6 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("puzzle", help="the puzzle, or a file holding it")
     s.add_argument("--pretrained", metavar="NAME", help="a model shipped with latentloop (`latentloop pretrained`)")
     s.add_argument("--steps", type=int, default=0, help="supervision steps (default: the run's eval.steps, else N_sup)")
+    s.add_argument("--depth", metavar="TxN", help="T outer x n inner cycles per step instead of the trained ones")
     s.add_argument("--halt", action="store_true", help="stop where the halting head says so (early exit)")
     s.add_argument("--trace", action="store_true", help="print the grid after every step")
     s.add_argument("--no-colour", action="store_true", help="plain text even on a terminal")

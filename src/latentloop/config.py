@@ -603,14 +603,24 @@ def config_from_yaml_text(text: str) -> RunConfig:
     return config_from_dict(yaml.safe_load(text))
 
 
+def parse_depth(text: str, where: str) -> tuple[int, int]:
+    """`3x2` -> (3, 2): outer x inner cycles (T x n), each at least 1; `where` names the setting in errors."""
+    try:
+        outer, inner = (int(v) for v in text.split("x"))
+    except ValueError:
+        raise ConfigError(f"{where}: {text!r} is not OUTERxINNER (e.g. 3x2)") from None
+    if outer < 1 or inner < 1:
+        raise ConfigError(f"{where}: {text!r} needs at least one outer and one inner cycle")
+    return outer, inner
+
+
 def parse_curriculum(text: str) -> list[tuple[float, int, int]]:
     """`0.3:1x1,0.6:2x2` -> [(0.3, 1, 1), (0.6, 2, 2)]: until that fraction of the steps, outer x inner cycles."""
     phases = []
     for part in filter(None, (p.strip() for p in text.split(","))):
         try:
             until, counts = part.split(":")
-            outer, inner = (int(v) for v in counts.split("x"))
-            phases.append((float(until), outer, inner))
+            phases.append((float(until), *parse_depth(counts, "train.depth_curriculum")))
         except ValueError:
             raise ConfigError(f"train.depth_curriculum: {part!r} is not FRACTION:OUTERxINNER (e.g. 0.3:1x1)") from None
     if any(not 0 < f < 1 for f, _, _ in phases) or [f for f, _, _ in phases] != sorted(f for f, _, _ in phases):

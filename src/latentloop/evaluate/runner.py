@@ -260,6 +260,9 @@ def summary_lines(result: dict) -> list[str]:
         f"(checkpoint step {result.get('checkpoint_step', '?')}), valid {result['valid_accuracy']:.4f}; halting "
         f"head: mean step {result['mean_halt_steps']:.2f}, exact at halt {result['exact_accuracy_at_halt']:.4f}"
     )
+    if "depth" in result:
+        d = result["depth"]
+        lines.append(f"each step ran T={d['outer_cycles']} outer x n={d['inner_cycles']} inner cycles (--depth)")
     if "task_scoring" in result:
         lines += companion(registered()[result["task"]], "evaluation").lines(result["task_scoring"])
     if "test_time" in result:
