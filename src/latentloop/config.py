@@ -550,7 +550,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             if not isinstance(child, dict):
                 raise ConfigError(f"bad override {item!r}: {p!r} is not a section")
             node = child
-        node[parts[-1]] = parse_value(text)
+        node[parts[-1]] = parse_value(text) if text.strip() else ""  # `key=` empties a string setting
     return data
 
 

@@ -31,6 +31,13 @@ def test_overrides_nested_and_typed() -> None:
     assert cfg.train.ema is False
 
 
+def test_an_empty_override_empties_a_string_setting() -> None:
+    assert load_config("trm-maze11-cpu").train.depth_curriculum
+    assert load_config("trm-maze11-cpu", ["train.depth_curriculum="]).train.depth_curriculum == ""
+    with pytest.raises(ConfigError, match=r"train\.lr: expected a number"):
+        load_config("trm-maze11-cpu", ["train.lr="])
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
