@@ -354,6 +354,9 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+DEPTH_HELP = "run each supervision step with T outer and n inner cycles instead of the trained ones (e.g. 6x2)"
+
+
 def add_sampling_flags(s: argparse.ArgumentParser) -> None:
     """Test-time sampling (latentloop.evaluate.sampling): K noisy trajectories and a selection rule."""
     s.add_argument("--samples", type=int, default=1, metavar="K", help="trajectories per puzzle (one batched pass)")
@@ -464,11 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="checkpoints to evaluate (STEPS: comma-separated training steps); ARC votes across them as TRM "
         "does (default for ARC: all, else last; the accuracy tables are the newest one's)",
     )
-    s.add_argument(
-        "--depth",
-        metavar="TxN",
-        help="run each supervision step with T outer and n inner cycles instead of the trained ones (e.g. 6x2)",
-    )
+    s.add_argument("--depth", metavar="TxN", help=DEPTH_HELP)
     add_sampling_flags(s)
     s.add_argument(
         "--sweep",
@@ -486,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("puzzle", help="the puzzle, or a file holding it")
     s.add_argument("--pretrained", metavar="NAME", help="a model shipped with latentloop (`latentloop pretrained`)")
     s.add_argument("--steps", type=int, default=0, help="supervision steps (default: the run's eval.steps, else N_sup)")
-    s.add_argument("--depth", metavar="TxN", help="T outer x n inner cycles per step instead of the trained ones")
+    s.add_argument("--depth", metavar="TxN", help=DEPTH_HELP)
     s.add_argument("--halt", action="store_true", help="stop where the halting head says so (early exit)")
     s.add_argument("--trace", action="store_true", help="print the grid after every step")
     s.add_argument("--no-colour", action="store_true", help="plain text even on a terminal")
