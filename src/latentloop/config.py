@@ -181,6 +181,10 @@ class TrainConfig:
     """Weight decay of the puzzle-embedding rows (reference: puzzle_emb_weight_decay)."""
     loss: str = "stablemax"
     """stablemax (float64, the references') | softmax."""
+    target: str = "label"
+    """What the token loss is scored against: label (the dataset's answer, the references') | closest (of the
+    puzzle's correct answers, the one the model's output favours, re-chosen at every step; the label among
+    equals; tasks with several correct answers, e.g. mazes with equally short paths)."""
     halt_loss_weight: float = 0.5
     """Weight of the halting losses in lm + w * (q_halt + q_continue) (the references' literal 0.5)."""
     ema: bool = True
@@ -273,6 +277,7 @@ def validate(cfg: RunConfig) -> None:
     _choice("model.skip_transform", m.skip_transform, ("identity", "linear"))
     _choice("model.forward_dtype", m.forward_dtype, DTYPES)
     _choice("train.loss", t.loss, LOSSES)
+    _choice("train.target", t.target, ("label", "closest"))
     _choice("train.scope", t.scope, ("all", "embedding"))
     _choice("train.optimizer", t.optimizer, ("adam_atan2", "muon"))
     parse_curriculum(t.depth_curriculum)

@@ -278,3 +278,70 @@ def test_diagnose_says_why_an_answer_is_not_a_shortest_path() -> None:
     puzzle = M.parse("S   G\n     \n     ")
     around = M.parse("S   G\no   o\nooooo", allow_path=True)
     assert M.diagnose(puzzle, around) == "NOT a valid shortest path: a route of 8 moves, the shortest has 4"
+
+
+# ----------------------------------------------------------------------------------------------
+# Training targets (train.target=closest)
+
+
+def all_shortest_paths(grid: np.ndarray) -> list[list[int]]:
+    """Every shortest S-G path as flat cells, by exhaustive depth-first search (small mazes only)."""
+    moves, width = M.shortest_distance(grid), grid.shape[1]
+    start, goal = int(np.flatnonzero(grid == M.START)[0]), int(np.flatnonzero(grid == M.GOAL)[0])
+    found: list[list[int]] = []
+
+    def walk(path: list[int]) -> None:
+        cell = path[-1]
+        if len(path) - 1 == moves:
+            if cell == goal:
+                found.append(list(path))
+            return
+        r, c = divmod(cell, width)
+        for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            nb = nr * width + nc
+            if 0 <= nr < grid.shape[0] and 0 <= nc < width and grid[nr, nc] != M.WALL and nb not in path:
+                walk([*path, nb])
+
+    if moves > 0:
+        walk([start])
+    return found
+
+
+def test_heaviest_shortest_path_is_the_best_of_all_shortest_paths() -> None:
+    rng = np.random.default_rng(1)
+    checked = 0
+    for _ in range(200):
+        grid = random_puzzle(rng, int(rng.integers(2, 6)), int(rng.integers(2, 6)))
+        weight = rng.normal(size=grid.size)
+        paths = all_shortest_paths(grid)
+        start, goal = int(np.flatnonzero(grid == M.START)[0]), int(np.flatnonzero(grid == M.GOAL)[0])
+        best = maze_search.heaviest_shortest_path(M._passable(grid), grid.shape[1], start, goal, weight)
+        if not paths:
+            assert len(best) == 0
+            continue
+        assert best.tolist() in paths
+        assert weight[best].sum() == pytest.approx(max(weight[p].sum() for p in paths))
+        checked += len(paths) > 1
+    assert checked > 20
+
+
+def test_closest_answers_follow_the_model_among_shortest_paths() -> None:
+    task = M.MazeTask(3, 4)
+    inputs = np.stack([task.encode(TWO_WAYS)] * 3).astype(np.int64)
+    labels = np.stack([task.encode(TOP)] * 3).astype(np.int64)
+    log_probs = np.zeros((3, 12, 6))  # row 0: no preference, so the label's path
+    log_probs[1, task.encode(BOTTOM) == M.PATH + 1, M.PATH + 1] = 0.5  # row 1: the model leans to the bottom path
+    log_probs[2, :, M.PATH + 1] = -1.0  # row 2: path everywhere unlikely, equally: the label's path
+    chosen = task.closest_answers(inputs, log_probs, labels)
+    assert [task.render(task.decode(row)) for row in chosen] == [M.render(TOP), M.render(BOTTOM), M.render(TOP)]
+    assert labels.tolist() == [task.encode(TOP).tolist()] * 3  # the input is not changed
+
+
+def test_closest_answers_keep_labels_they_cannot_improve() -> None:
+    task = M.MazeTask(3, 4)
+    longer = task.encode(M.parse("Sooo\n ##o\n  oG", allow_path=True)).astype(np.int64)  # not a shortest path
+    pad = np.zeros(12, np.int64)  # a padding row: no S, no G
+    inputs = np.stack([task.encode(TWO_WAYS).astype(np.int64), pad])
+    labels = np.stack([longer, np.full(12, -100)])
+    log_probs = np.random.default_rng(0).normal(size=(2, 12, 6))
+    assert np.array_equal(task.closest_answers(inputs, log_probs, labels), labels)

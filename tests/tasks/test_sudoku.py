@@ -396,3 +396,9 @@ def test_canonical_form_is_invariant_and_separates() -> None:
     assert not np.array_equal(H.canonical_form(*generated(9, 1))[1], canon_s)
     with pytest.raises(PuzzleError, match="full solution"):
         H.canonical_form(puzzle, puzzle)
+
+
+def test_closest_answers_are_the_labels() -> None:
+    """A Sudoku with one solution has one correct answer: train.target=closest leaves its label."""
+    labels = np.arange(12).reshape(3, 4)
+    assert S.SudokuTask(S.shape_for_size(4)).closest_answers(labels, np.zeros((3, 4, 6)), labels) is labels

@@ -1,4 +1,5 @@
-"""Training options off the references' path: a depth curriculum (CGAR) and the Muon optimizer."""
+"""Training options off the references' path: a depth curriculum (CGAR), the Muon optimizer, and scoring
+against the closest correct answer (train.target=closest)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import pytest
 import torch
 
 from latentloop.config import load_config, parse_curriculum
+from latentloop.data.build_maze import build_maze_dataset
 from latentloop.errors import ConfigError
-from latentloop.train.trainer import Trainer
+from latentloop.train.trainer import Carry, Trainer, supervision_step
 
 
 def test_curriculum_text() -> None:
@@ -57,3 +59,27 @@ def test_muon_trains_the_block_matrices(sudoku4_dataset, tmp_path) -> None:
         progress=False,
     )
     assert resumed.step == 3 and resumed.fit()["step"] == 4
+
+
+def test_closest_target_scores_the_shortest_path_the_model_favours(tmp_path) -> None:
+    """On mazes with several shortest paths the loss against the closest answers is the least over all of them,
+    so below the label's wherever the model leans to another shortest path; a run trains with the option."""
+    data = build_maze_dataset(tmp_path / "maze", size=6, min_path=6, n_train=32, n_test=0, workers=1, progress=False)
+    overrides = [
+        f"data.path={data}",
+        "data.seq_len=36",
+        f"run_dir={tmp_path / 'run'}",
+        "model.hidden_size=32",
+        "train.max_steps=3",
+    ]
+    cfg = load_config("trm-maze11-cpu", [*overrides, "train.target=closest", "train.compile=false"])
+    trainer = Trainer(cfg, progress=False)
+    batch = next(iter(trainer.stream))
+    carry = Carry.start(trainer.model, batch)
+    with torch.no_grad():
+        _, label_loss = supervision_step(trainer.model, carry, batch, cfg)
+        _, closest_loss = supervision_step(trainer.model, carry, batch, cfg, task=trainer.task)
+    assert closest_loss.lm_loss < label_loss.lm_loss
+    with pytest.raises(ConfigError, match=r"train\.target"):
+        load_config("trm-maze11-cpu", [*overrides, "train.target=nearest"])
+    assert trainer.fit()["step"] == cfg.train.max_steps

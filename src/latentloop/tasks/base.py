@@ -93,6 +93,19 @@ class Task(Protocol):
         givens; a valid shortest maze path); None when the task has none (ARC needs the target)."""
         ...
 
+    def closest_answers(self, inputs: np.ndarray, log_probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Training targets for `train.target=closest`: of each puzzle's correct answers, the one the model favours.
+
+        Args:
+            inputs, labels: int [N, seq_len] token ids (labels as the trainer holds them).
+            log_probs: float [N, seq_len, vocab_size], the model's log-probabilities under the training loss.
+
+        Returns:
+            int [N, seq_len]: per puzzle the correct answer of highest log-probability, the label among equals;
+            the labels themselves where a puzzle has one answer (or the label is not of the task's form).
+        """
+        ...
+
     def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Task-level correctness of predicted token sequences.
 
@@ -108,7 +121,7 @@ class Task(Protocol):
 
 class TaskDefaults:
     """What a task has unless it says otherwise: no ratings, no builder, the generic view, no task-level
-    scoring, and no recognition of unnamed datasets."""
+    scoring, no recognition of unnamed datasets, and one answer per puzzle."""
 
     rating_name: ClassVar[str] = ""
     builder: ClassVar[str] = ""
@@ -122,6 +135,10 @@ class TaskDefaults:
     def check(self, inputs: np.ndarray, predictions: np.ndarray) -> np.ndarray | None:
         """bool [N]: whether each predicted answer passes the task's own rules, with no label (None: no such rule)."""
         return None
+
+    def closest_answers(self, inputs: np.ndarray, log_probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """One answer per puzzle (the label) unless the task says otherwise."""
+        return labels
 
 
 _REGISTRY: dict[str, type] = {}

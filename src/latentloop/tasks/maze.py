@@ -37,10 +37,21 @@ import numpy as np
 from latentloop.errors import PuzzleError
 from latentloop.tasks import grid as grid_symmetry
 from latentloop.tasks.base import TaskDefaults, register
-from latentloop.tasks.maze_search import GOAL, OPEN, PATH, START, WALL, astar, distance, sample
+from latentloop.tasks.maze_search import (
+    GOAL,
+    OPEN,
+    PATH,
+    START,
+    WALL,
+    astar,
+    distance,
+    heaviest_shortest_path,
+    sample,
+)
 
 CHARS = "# SGo"
 MAX_SIDE = 100
+LABEL_TIE = 1e-6  # log-probability per cell that makes the label's path win among equally favoured ones
 _CODE = {c: i for i, c in enumerate(CHARS)} | {".": 1}
 
 
@@ -333,3 +344,23 @@ class MazeTask(TaskDefaults):
     def check(self, inputs: np.ndarray, predictions: np.ndarray) -> np.ndarray:
         """The rule check without a label (self-verification): see `score`."""
         return self.score(inputs, predictions, None)
+
+    def closest_answers(self, inputs: np.ndarray, log_probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Per maze the shortest path the model favours most: the one maximising the sum, over its cells, of
+        log p(`o`) - log p(open), which is the one of least cross-entropy (see `Task.closest_answers`)."""
+        out = np.array(labels, copy=True)
+        path_tok, open_tok = PATH + 1, OPEN + 1
+        gain = np.asarray(log_probs, np.float64)
+        gain = gain[..., path_tok] - gain[..., open_tok]
+        for i, (tokens, label) in enumerate(zip(np.asarray(inputs), out, strict=True)):
+            grid = self.decode(tokens)
+            ends = _endpoints(grid)
+            if ends is None:
+                continue  # a padding row
+            on_label = label == path_tok
+            path = heaviest_shortest_path(_passable(grid), self.width, *ends, gain[i] + LABEL_TIE * on_label)
+            if len(path) != on_label.sum() + 2:
+                continue  # the label is not a shortest path of this maze: keep it
+            label[on_label] = open_tok
+            label[path[1:-1]] = path_tok
+        return out

@@ -100,6 +100,39 @@ def astar(passable, width, start, goal):
 
 
 @numba.njit(cache=True)
+def heaviest_shortest_path(passable, width, start, goal, weight):
+    """Of all shortest paths from start to goal, the one whose cells have the largest total ``weight``
+    (a dynamic programme over the cells in order of distance from start; ties go to the first
+    neighbour in up, down, left, right order). Returns its cells from start to goal; empty if none."""
+    n = passable.shape[0]
+    from_start, from_goal = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+    order = np.empty(n, np.int64)
+    count = _bfs(passable, width, start, -1, n, from_start, order)  # order: nondecreasing distance
+    _bfs(passable, width, goal, -1, n, from_goal, np.empty(n, np.int64))
+    moves = from_start[goal]
+    if moves < 0:
+        return np.empty(0, np.int64)
+    best = np.full(n, -np.inf)
+    parent = np.full(n, -1, np.int64)
+    best[start] = 0.0
+    for i in range(1, count):
+        cell = order[i]
+        if from_start[cell] + from_goal[cell] != moves:
+            continue  # on no shortest path
+        for nb in _neighbours(cell, n, width):
+            before = nb >= 0 and from_start[nb] == from_start[cell] - 1 and best[nb] > -np.inf  # on a shortest path
+            if before and (parent[cell] < 0 or best[nb] > best[parent[cell]]):
+                parent[cell] = nb
+        best[cell] = best[parent[cell]] + weight[cell]
+    path = np.empty(moves + 1, np.int64)
+    cell = goal
+    for i in range(moves, -1, -1):
+        path[i] = cell
+        cell = parent[cell]
+    return path
+
+
+@numba.njit(cache=True)
 def _viable_components(passable, width, min_path, comp, dist, queue):
     """Labels the components of the open cells in ``comp`` and tells which may hold a pair farther
     apart than ``min_path``: a component is ruled out when its size - 1 or 2 * the eccentricity of a

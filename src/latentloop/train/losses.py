@@ -41,6 +41,13 @@ def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.T
 LOSSES = {"stablemax": stablemax_cross_entropy, "softmax": softmax_cross_entropy}
 
 
+def log_probs(logits: torch.Tensor, loss_type: str) -> torch.Tensor:
+    """[B, L, V] log-probabilities under the loss's normalisation (stablemax in float64, softmax in float32)."""
+    if loss_type == "stablemax":
+        return log_stablemax(logits.to(torch.float64))
+    return torch.log_softmax(logits.float(), dim=-1)
+
+
 @dataclass
 class LossOutput:
     total: torch.Tensor  # scalar, summed over the batch

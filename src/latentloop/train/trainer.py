@@ -31,6 +31,7 @@ from latentloop.evaluate.runner import evaluate
 from latentloop.model.halting import exploration_min_steps, halt_decision, q_continue_target
 from latentloop.model.reasoner import Reasoner
 from latentloop.tasks import task_for
+from latentloop.tasks.base import Task
 from latentloop.train.checkpoint import (
     check_model_config,
     latest_checkpoint,
@@ -52,7 +53,7 @@ from latentloop.train.distributed import (
     pick_device,
 )
 from latentloop.train.ema import EMA
-from latentloop.train.losses import LossOutput, act_loss
+from latentloop.train.losses import LossOutput, act_loss, log_probs
 from latentloop.train.optim import AdamATan2, SparseSignSGD, optimizer_step
 
 
@@ -126,11 +127,13 @@ def supervision_step(
     generator: torch.Generator | None = None,
     shard: tuple[int, int] = (0, 1),
     min_steps: torch.Tensor | None = None,
+    task: Task | None = None,
 ) -> tuple[Carry, LossOutput]:
     """Refill, run one supervision step, decide halting, and compute the loss (no backward).
 
     Halting exploration: drawn here from `generator` when one is given (`shard` = (rank, world size):
     this process holds that slice of the global batch), else `min_steps` (drawn by the caller; None = none).
+    With `task`, the loss is scored against `task.closest_answers` (train.target=closest), else the labels.
     """
     m = cfg.model
     carry = carry.refill(model, batch)
@@ -153,9 +156,10 @@ def supervision_step(
         if m.halting == "q_learning":  # HRM: bootstrap from one more (no-grad) step on the same data
             nxt = model(out.states, data.inputs, data.puzzle_identifiers)
             target = q_continue_target(nxt.q_halt, nxt.q_continue, steps >= m.halt_max_steps)
+        labels = data.labels if task is None else closest_labels(task, data, out.logits, cfg.train.loss)
     loss = act_loss(
         out.logits,
-        data.labels,
+        labels,
         out.q_halt,
         out.q_continue,
         loss_type=cfg.train.loss,
@@ -166,8 +170,22 @@ def supervision_step(
     return Carry(out.states, steps, halted, data), loss
 
 
+def closest_labels(task: Task, data: Batch, logits: torch.Tensor, loss_type: str) -> torch.Tensor:
+    """Per slot, the correct answer the model's output favours most (`Task.closest_answers`), as labels."""
+    chosen = task.closest_answers(
+        data.inputs.cpu().numpy(), log_probs(logits, loss_type).cpu().numpy(), data.labels.cpu().numpy()
+    )
+    return torch.as_tensor(chosen, dtype=data.labels.dtype).to(data.labels.device)
+
+
 def micro_batch_step(
-    model: Reasoner, carry: Carry, batch: Batch, cfg: RunConfig, min_steps: torch.Tensor | None, divisor: int
+    model: Reasoner,
+    carry: Carry,
+    batch: Batch,
+    cfg: RunConfig,
+    min_steps: torch.Tensor | None,
+    divisor: int,
+    task: Task | None = None,
 ) -> tuple[Carry, LossOutput]:
     """One supervision step for every slot and the backward of loss / `divisor`, `train.micro_batch` slots at a
     time (gradient accumulation: the same update up to summation order; `min_steps`, the step's exploration, is
@@ -178,7 +196,7 @@ def micro_batch_step(
     for start in range(0, size, micro):
         rows = slice(start, start + micro)
         chunk = None if min_steps is None else min_steps[rows]
-        part, loss = supervision_step(model, carry.rows(rows), batch.rows(rows), cfg, min_steps=chunk)
+        part, loss = supervision_step(model, carry.rows(rows), batch.rows(rows), cfg, min_steps=chunk, task=task)
         (loss.total / divisor).backward()
         parts.append((part, loss))
     if len(parts) == 1:
@@ -375,7 +393,7 @@ class Trainer:
         self.total_steps = total_steps(cfg, self.train_split, self.flops_per_step)
         self.step = 0
         self.elapsed = 0.0
-        self.best_exact = -1.0  # best test exact accuracy seen at an evaluation
+        self.best_exact = -1.0  # best test accuracy seen at an evaluation (valid with train.target=closest)
         self.carry: Carry | None = None
         if resume:
             self._restore()
@@ -590,7 +608,8 @@ class Trainer:
         (gradient accumulation: the same update up to summation order; the exploration is drawn once)."""
         cfg = self.cfg
         min_steps = draw_exploration(cfg, batch.inputs.shape[0], self.generator, (self.dist.rank, self.dist.world_size))
-        return micro_batch_step(self.model, self.carry, batch, cfg, min_steps, cfg.train.global_batch_size)
+        task = self.task if cfg.train.target == "closest" else None
+        return micro_batch_step(self.model, self.carry, batch, cfg, min_steps, cfg.train.global_batch_size, task)
 
     def _eval_and_log(self, log: _Logger, checkpoint: Path | None, progress: bool = False) -> dict | None:
         """Evaluate, log, and mark the checkpoint just written as best when its accuracy is."""
@@ -602,8 +621,10 @@ class Trainer:
             {f"eval/{k}": v for k, v in result.items() if not isinstance(v, list)}
             | {"eval/exact_accuracy_per_step": result["exact_accuracy_per_step"]},
         )
-        if checkpoint is not None and result["exact_accuracy"] > self.best_exact:
-            self.best_exact = result["exact_accuracy"]
+        # best by what the loss is scored against: the label (exact), or any correct answer (valid)
+        accuracy = result["valid_accuracy" if self.cfg.train.target == "closest" else "exact_accuracy"]
+        if checkpoint is not None and accuracy > self.best_exact:
+            self.best_exact = accuracy
             mark_best(checkpoint)
         return result
 
