@@ -23,9 +23,16 @@ def log_stablemax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
     return torch.log(s / s.sum(dim=dim, keepdim=True))
 
 
+def log_probs(logits: torch.Tensor, loss_type: str) -> torch.Tensor:
+    """[B, L, V] log-probabilities under the loss's normalisation (stablemax in float64, softmax in float32)."""
+    if loss_type == "stablemax":
+        return log_stablemax(logits.to(torch.float64))
+    return torch.log_softmax(logits.float(), dim=-1)
+
+
 def stablemax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Per-token stablemax CE in float64 [B, L]; 0 where labels == IGNORE_LABEL_ID."""
-    logp = log_stablemax(logits.to(torch.float64))
+    logp = log_probs(logits, "stablemax")
     mask = labels != IGNORE_LABEL_ID
     picked = torch.gather(logp, -1, torch.where(mask, labels, 0).long().unsqueeze(-1)).squeeze(-1)
     return -torch.where(mask, picked, 0)
@@ -39,13 +46,6 @@ def softmax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.T
 
 
 LOSSES = {"stablemax": stablemax_cross_entropy, "softmax": softmax_cross_entropy}
-
-
-def log_probs(logits: torch.Tensor, loss_type: str) -> torch.Tensor:
-    """[B, L, V] log-probabilities under the loss's normalisation (stablemax in float64, softmax in float32)."""
-    if loss_type == "stablemax":
-        return log_stablemax(logits.to(torch.float64))
-    return torch.log_softmax(logits.float(), dim=-1)
 
 
 @dataclass
