@@ -131,3 +131,44 @@ def test_micro_batches_train_like_the_whole_batch(sudoku4_dataset, tmp_path) -> 
         weights[micro] = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
     for key, value in weights[0].items():
         torch.testing.assert_close(weights[8][key], value, rtol=1e-4, atol=1e-5, msg=key)
+
+
+@pytest.mark.parametrize("shape", [(37, 512), (256, 37), (8, 128), (2, 128)])
+def test_linear_gradients_are_those_of_f_linear(shape) -> None:
+    """`layers.linear` computes the weight gradient in the order that does not depend on the thread count; the
+    values are F.linear's (fp32, up to summation order), bias included."""
+    from latentloop.model.layers import linear
+
+    g = torch.Generator().manual_seed(0)
+    n_in, n_out = shape
+    x = torch.randn(4, 9, n_in, generator=g, requires_grad=True)
+    w = torch.randn(n_out, n_in, generator=g, requires_grad=True)
+    b = torch.randn(n_out, generator=g, requires_grad=True)
+    upstream = torch.randn(4, 9, n_out, generator=g)
+    grads = []
+    for f in (torch.nn.functional.linear, linear):
+        y = f(x, w, b)
+        grads.append((y, *torch.autograd.grad(y, (x, w, b), upstream)))
+    for ours, theirs in zip(grads[1], grads[0], strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_token_mixer_weight_gradient_is_the_same_on_one_thread_and_two() -> None:
+    """The bf16 weight gradient of the demo's token mixer ([512, 37] from 8,192 rows): F.linear's own backward
+    gives different bits with 1 and 2 threads on this CPU; `layers.linear` gives the same."""
+    from latentloop.model.layers import linear
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 128, 37, generator=g).bfloat16()
+    upstream = torch.randn(64, 128, 512, generator=g).bfloat16()
+    grads = []
+    threads = torch.get_num_threads()
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            w = torch.randn(512, 37, generator=torch.Generator().manual_seed(1)).bfloat16().requires_grad_()
+            (grad,) = torch.autograd.grad(linear(x, w), w, upstream)
+            grads.append(grad)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(grads[0], grads[1])

@@ -38,6 +38,40 @@ def rms_norm(x: torch.Tensor, eps: float) -> torch.Tensor:
     return (xf * torch.rsqrt(xf.square().mean(-1, keepdim=True) + eps)).to(x.dtype)
 
 
+class _Linear(torch.autograd.Function):
+    """y = x W^T + b, whose weight gradient puts the narrower of W's two axes first.
+
+    CPU bf16 matmul kernels split the long inner axis (batch x positions) of a weight gradient across threads
+    when its output is tall and thin (g^T x = [512, 37] in the demo's token mixer, from 8,192 rows), so a
+    run's result depended on the thread count. Computed as (x^T g)^T, output [37, 512], the same sum is split
+    the same way on 1 and 2 threads; a wide-first W (the mixer's down projection, [37, 256]) keeps g^T x for
+    the same reason. The training step's rate is unchanged (benchmarks/README.md).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        return F.linear(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, weight = ctx.saved_tensors
+        g2 = grad.reshape(-1, grad.shape[-1])
+        grad_x = grad @ weight if ctx.needs_input_grad[0] else None
+        grad_w = None
+        if ctx.needs_input_grad[1]:
+            x2 = x.reshape(-1, x.shape[-1])
+            grad_w = g2.t() @ x2 if weight.shape[0] <= weight.shape[1] else (x2.t() @ g2).t()
+        grad_b = g2.sum(0) if ctx.has_bias and ctx.needs_input_grad[2] else None
+        return grad_x, grad_w, grad_b
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """F.linear with the thread-count-independent weight gradient of `_Linear`."""
+    return _Linear.apply(x, weight, bias)
+
+
 class Linear(nn.Module):
     """y = x W^T (+ b) with an fp32 master weight cast to x's dtype; LeCun truncated-normal init."""
 
@@ -48,7 +82,7 @@ class Linear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bias = self.bias.to(x.dtype) if self.bias is not None else None
-        return F.linear(x, self.weight.to(x.dtype), bias)
+        return linear(x, self.weight.to(x.dtype), bias)
 
 
 def swiglu_width(dim: int, expansion: float) -> int:
@@ -140,8 +174,8 @@ class TokenMLPMixer(nn.Module):
             return self.mlp(ht)
         gate_up, down = self.mlp.gate_up.weight, self.mlp.down.weight  # [2E, S], [S, E]
         x = F.pad(ht, (0, self.pad))  # [B, D, S + pad]
-        gate, up = F.linear(x, F.pad(gate_up, (0, self.pad)).to(x.dtype)).chunk(2, dim=-1)
-        out = F.linear(F.silu(gate) * up, F.pad(down, (0, 0, 0, self.pad)).to(x.dtype))  # [B, D, S + pad]
+        gate, up = linear(x, F.pad(gate_up, (0, self.pad)).to(x.dtype)).chunk(2, dim=-1)
+        out = linear(F.silu(gate) * up, F.pad(down, (0, 0, 0, self.pad)).to(x.dtype))  # [B, D, S + pad]
         return out[..., : ht.shape[-1]]
 
 
