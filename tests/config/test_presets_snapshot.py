@@ -35,7 +35,6 @@ INTENDED.setdefault("trm-sudoku6-cpu", {}).update(
         "model.inner_cycles": (2, _DEMO),
         "model.halt_max_steps": (4, _DEMO),
         "train.max_steps": (700, _DEMO),
-        "model.forward_dtype": ("float32", "fp32 gives the same model with 1 and 2 threads (issue 16)"),
     }
 )
 RECIPE_CHANGED = {"trm-sudoku6-cpu": _DEMO}  # presets whose unrolled program changed with their recipe
