@@ -75,3 +75,18 @@ def test_model_flops_leave_out_the_speed_options() -> None:
     bench = common.Bench(sped, 4)
     bench.train_step()
     assert bench.carry.steps.shape == (4,)
+
+
+def test_speedups_divides_by_the_rounds_peaks(monkeypatch, capsys) -> None:
+    """The bf16 peak is timed in every round, interleaved with the variants; the ratio uses their mean."""
+    module, common = load("speedups"), load("common")
+    torch.set_num_threads(1)
+    timed = iter([100.0, 300.0])
+    monkeypatch.setattr(common, "matmul_peak", lambda *a, **k: common.Peak("bfloat16", 2048, next(timed)))
+    args = ["--preset", "trm-sudoku4-cpu", "--setting", "fp32", "--batch", "2", "--rounds", "2", "--seconds", "0.01"]
+    assert module.main([*args, "--variant", "model.hidden_size=32"]) == 0
+    out = capsys.readouterr().out
+    assert "bf16 matmul peak 200 GFLOP/s (mean of 2 rounds, 100-300)" in out, out
+    row = next(line for line in out.splitlines() if line.startswith("| `model.hidden_size=32`"))
+    gflops, share = (cell.strip() for cell in row.split("|")[4:6])
+    assert abs(float(share.rstrip("%")) - 100 * float(gflops) / 200) <= 0.6, row  # printed rounded
