@@ -240,13 +240,20 @@ def test_time_sweep(
 
     steps_grid, samples_grid = grids
     base = sampling or Sampling(noise=SWEEP_NOISE)
-    spec = Sampling(max(samples_grid), base.noise, base.select, base.at, base.seed)
+    spec = Sampling(max(samples_grid), base.noise, base.select, base.at, base.seed, base.augment)
     records = collect_samples(
         run.model, split, max(steps_grid), spec, run.cfg.eval.batch_size, max_examples, progress=progress
     )
     calls = sum(p.op.kind == "call" for p in run.model.plan)
     rows = sweep(records, plain["exact_accuracy_per_step"], calls, steps_grid, samples_grid)
-    return {"noise": spec.noise, "at": spec.at, "seed": spec.seed, "module_calls_per_step": calls, "rows": rows}
+    return {
+        "noise": spec.noise,
+        "at": spec.at,
+        "seed": spec.seed,
+        "augment": spec.augment,
+        "module_calls_per_step": calls,
+        "rows": rows,
+    }
 
 
 def task_of(run: Run) -> Task:

@@ -380,16 +380,22 @@ def add_sampling_flags(s: argparse.ArgumentParser) -> None:
         help="which trajectory answers: "
         "highest halting logit, most frequent answer, or the first passing the task's rule check",
     )
-    s.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    s.add_argument("--seed", type=int, default=0, help="seed of the noise (and of random --augment views)")
+    s.add_argument(
+        "--augment",
+        action="store_true",
+        help="the K trajectories see the puzzle in K symmetric views, answers mapped back (test-time augmentation: "
+        "a maze's 8 dihedral transforms, a Sudoku's identity and random relabellings)",
+    )
 
 
 def sampling_of(args: argparse.Namespace):
     from latentloop.evaluate.sampling import SWEEP_NOISE, Sampling
 
     noise = args.noise
-    if noise is None:  # a sweep of noiseless samples would repeat the plain run K times
-        noise = SWEEP_NOISE if getattr(args, "sweep", None) is not None else 0.0
-    return Sampling(args.samples, noise, args.select, args.noise_at, args.seed)
+    if noise is None:  # a sweep of noiseless samples would repeat the plain run K times (unless they are views)
+        noise = SWEEP_NOISE if getattr(args, "sweep", None) is not None and not args.augment else 0.0
+    return Sampling(args.samples, noise, args.select, args.noise_at, args.seed, args.augment)
 
 
 def parse_sweep(text: str | None) -> tuple[list[int], list[int]] | None:

@@ -9,8 +9,9 @@ import torch
 from latentloop.config import load_config
 from latentloop.data.format import read_split
 from latentloop.errors import LatentloopError
+from latentloop.evaluate.inference import supervision_steps
 from latentloop.evaluate.runner import collect
-from latentloop.evaluate.sampling import Sampling, choose, collect_samples, subset_accuracy, sweep
+from latentloop.evaluate.sampling import Sampling, choose, collect_samples, subset_accuracy, sweep, trajectories
 from latentloop.model.reasoner import Reasoner
 
 
@@ -38,6 +39,35 @@ def test_noise_is_seeded_and_changes_the_trajectories(sudoku4_dataset) -> None:
     assert not np.array_equal(a.keys, c.keys)  # (an untrained q head is constant: compare the answers)
     assert (a.keys[:, 0] != a.keys[:, 1]).any()  # two samples of one puzzle differ
     assert a.ok is not None and a.ok.shape == a.exact.shape
+
+
+def test_augmented_samples_are_the_model_on_each_view_mapped_back(sudoku4_dataset) -> None:
+    """Sample k of a puzzle is the plain model run on the task's view k of it, its logits read back at the puzzle's
+    positions and tokens; so sample 0 (the identity) is the plain run, and the mapped-back answers are the views'
+    answers undone."""
+    split, model = read_split(sudoku4_dataset / "test"), _model()
+    task = split.task()
+    inputs = torch.from_numpy(np.asarray(split.inputs[:5]).astype(np.int32))
+    ids = torch.zeros(5, dtype=torch.int32)
+    K = 4
+    sampled = list(trajectories(model, inputs, ids, 2, Sampling(K, augment=True, seed=3), task))
+    for k, view in enumerate(task.views(K, seed=3)):
+        moved = torch.from_numpy(view.tokens[inputs.numpy()[:, view.positions]].astype(np.int32))
+        for out, plain in zip(sampled, supervision_steps(model, moved, ids, 2), strict=True):
+            mine = out.logits[k::K]
+            assert torch.equal(mine[:, view.positions][:, :, np.argsort(view.tokens)], plain.logits)
+            answers = plain.logits.argmax(-1).numpy()
+            back = np.empty_like(answers)
+            back[:, view.positions] = np.argsort(view.tokens)[answers]
+            assert np.array_equal(mine.argmax(-1).numpy(), back)
+
+
+def test_augment_needs_a_task_with_views(sudoku4_dataset) -> None:
+    from latentloop.tasks.arc import ArcTask
+
+    model, inputs = _model(), torch.ones(2, 16, dtype=torch.int32)
+    with pytest.raises(LatentloopError, match="--augment needs a task with symmetries"):
+        next(trajectories(model, inputs, torch.zeros(2, dtype=torch.int32), 1, Sampling(2, augment=True), ArcTask()))
 
 
 def test_rules_pick_as_documented() -> None:

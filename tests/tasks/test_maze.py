@@ -185,6 +185,23 @@ def _naive_sample(size, lo, hi, min_path, seed):
                 return passable, open_cells[s], open_cells[g]
 
 
+def test_views_are_the_shape_keeping_dihedral_transforms() -> None:
+    """A view of a maze is the maze transformed; the view of a shortest path is one of the transformed maze."""
+    puzzle, _ = M.generate(11, 20, 3)
+    solution = M.solve(puzzle)
+    task = M.MazeTask(11, 11)
+    views = task.views(10, seed=0)
+    assert len(views) == 10 and np.array_equal(views[0].positions, np.arange(121))
+    for k, view in enumerate(views):
+        assert np.array_equal(view.tokens, np.arange(6))
+        moved_p, moved_s = (task.decode(view.tokens[task.encode(g)[view.positions]]) for g in (puzzle, solution))
+        assert np.array_equal(moved_p, M.dihedral(puzzle, k % 8))
+        assert M.valid_optimal(moved_p, moved_s)
+    assert len({v.positions.tobytes() for v in views}) == 8  # then they repeat
+    wide = M.MazeTask(3, 4).views(8, seed=0)  # not square: the identity, rot180 and the two flips
+    assert len({v.positions.tobytes() for v in wide}) == 4
+
+
 def test_generator_equals_the_unpruned_procedure() -> None:
     for size, min_path in ((9, 14), (10, 18)):
         for seed in range(25):

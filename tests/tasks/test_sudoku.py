@@ -235,6 +235,23 @@ def test_transforms_keep_validity_and_invert(size: int, seed: int) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_views_keep_validity(size: int) -> None:
+    """A view on tokens is a validity-preserving transform: the view of the solution solves the view of the puzzle."""
+    puzzle, solution = generated(size, 2)
+    task = S.SudokuTask(S.shape_for_size(size))
+    views = task.views(6, seed=1)
+    assert len(views) == 6 and np.array_equal(views[0].positions, np.arange(size * size))
+    assert np.array_equal(views[0].tokens, np.arange(size + 2))
+    assert len({v.positions.tobytes() + v.tokens.tobytes() for v in views}) == 6
+    for view in views:
+        assert sorted(view.positions) == list(range(size * size)) and view.tokens[:2].tolist() == [0, 1]
+        moved_p, moved_s = (task.decode(view.tokens[task.encode(g)[view.positions]]) for g in (puzzle, solution))
+        assert S.verify(moved_p, moved_s) and (moved_p > 0).sum() == (puzzle > 0).sum()
+    again = task.views(6, seed=1)
+    assert all(np.array_equal(a.positions, b.positions) for a, b in zip(views, again, strict=True))
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_augment_many_is_consistent_and_varied(size: int) -> None:
     puzzle, solution = generated(size, 1)
     ps, ss = S.augment_many(puzzle, solution, np.random.default_rng(0), 50)

@@ -11,13 +11,17 @@ samples of a puzzle run as K rows of one batch. Selection rules, applied after e
            label (a Sudoku that obeys the rules and keeps its givens): self-verification; the halt
            rule when none passes
 
-With K = 1 and no noise this is exactly the plain evaluation.
+With `augment` the K trajectories of a puzzle see it in K symmetric views instead of (or besides) noise:
+the task's `views` (a maze's 8 dihedral transforms; a Sudoku's identity and random relabellings of
+digits, bands, rows, stacks and columns), each answer mapped back before the rule picks, as the
+references' ARC evaluation votes over augmented copies. With K = 1 and no noise this is exactly the
+plain evaluation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -25,7 +29,7 @@ import torch
 from latentloop.errors import LatentloopError
 from latentloop.evaluate.inference import Step, supervision_steps
 from latentloop.model.reasoner import Noise, Reasoner
-from latentloop.tasks.base import Task
+from latentloop.tasks.base import Task, View
 
 RULES = ("halt", "vote", "check")
 SWEEP_NOISE = 0.2  # the noise of `eval --sweep` when none is given
@@ -40,6 +44,7 @@ class Sampling:
     select: str = "halt"
     at: str = "step"  # where the noise goes: before every supervision step, or after every module call
     seed: int = 0
+    augment: bool = False  # each of the K samples sees the puzzle in another of the task's views
 
     def __post_init__(self) -> None:
         if self.samples < 1:
@@ -73,7 +78,7 @@ def sampled_steps(
         yield from supervision_steps(model, inputs, puzzle_identifiers, steps)
         return
     K, B = sampling.samples, inputs.shape[0]
-    for out in trajectories(model, inputs, puzzle_identifiers, steps, sampling):
+    for out in trajectories(model, inputs, puzzle_identifiers, steps, sampling, task):
         preds = out.logits.argmax(-1).view(B, K, -1)
         ok = rule_check(task, inputs, preds) if sampling.select == "check" else None
         pick = choose(preds, out.q_halt.float().view(B, K), sampling.select, ok)
@@ -82,15 +87,58 @@ def sampled_steps(
 
 
 def trajectories(
-    model: Reasoner, inputs: torch.Tensor, puzzle_identifiers: torch.Tensor, steps: int, sampling: Sampling
+    model: Reasoner,
+    inputs: torch.Tensor,
+    puzzle_identifiers: torch.Tensor,
+    steps: int,
+    sampling: Sampling,
+    task: Task | None = None,
 ) -> Iterator[Step]:
-    """The K = `sampling.samples` noisy trajectories of each of the B puzzles as rows b*K .. b*K+K-1 of one batch."""
+    """The K = `sampling.samples` trajectories of each of the B puzzles as rows b*K .. b*K+K-1 of one batch
+    (noisy, and with `sampling.augment` each in the task's view k, its logits mapped back to the puzzle's)."""
     K = sampling.samples
     generator = torch.Generator(device=inputs.device).manual_seed(sampling.seed)
     noise = Noise(sampling.noise, sampling.at, generator=generator) if sampling.noise else None
-    yield from supervision_steps(
-        model, inputs.repeat_interleave(K, 0), puzzle_identifiers.repeat_interleave(K, 0), steps, noise
-    )
+    rows = inputs.repeat_interleave(K, 0)
+    views = RowViews.of(task, sampling, inputs.shape[0], inputs.device) if sampling.augment else None
+    if views is not None:
+        rows = views.apply(rows)
+    for out in supervision_steps(model, rows, puzzle_identifiers.repeat_interleave(K, 0), steps, noise):
+        yield out if views is None else replace(out, logits=views.undo(out.logits))
+
+
+@dataclass
+class RowViews:
+    """The task's view k for row b*K + k of a batch of B puzzles x K samples, as index tensors."""
+
+    positions: torch.Tensor  # [B*K, L]: the puzzle position each view position reads
+    inverse: torch.Tensor  # [B*K, L]: the view position holding each puzzle position
+    tokens: torch.Tensor  # [B*K, V]: the view's token for each puzzle token
+
+    @classmethod
+    def of(cls, task: Task | None, sampling: Sampling, batch: int, device: torch.device) -> RowViews:
+        views: list[View] | None = task.views(sampling.samples, sampling.seed) if task is not None else None
+        if views is None:
+            raise LatentloopError(
+                "--augment needs a task with symmetries (Sudoku, maze); ARC votes over augmentations in its own "
+                "evaluation"
+            )
+        positions = torch.from_numpy(np.stack([v.positions for v in views]).astype(np.int64))
+        tokens = torch.from_numpy(np.stack([v.tokens for v in views]).astype(np.int64))
+        return cls(*(t.repeat(batch, 1).to(device) for t in (positions, positions.argsort(1), tokens)))
+
+    def apply(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Token ids [B*K, L] of the puzzles -> those of their views."""
+        return self.tokens.gather(1, inputs.long().gather(1, self.positions)).to(inputs.dtype)
+
+    def undo(self, logits: torch.Tensor) -> torch.Tensor:
+        """Logits [B*K, L, V] over a view's tokens -> over the puzzle's (position q, token v of the puzzle: position
+        inverse[q], token tokens[v] of the view)."""
+        L, V = logits.shape[1:]
+        if self.tokens.shape[1] != V:
+            raise LatentloopError(f"the task's views have {self.tokens.shape[1]} token ids; the model predicts {V}")
+        by_position = logits.gather(1, self.inverse[:, :, None].expand(-1, -1, V))
+        return by_position.gather(2, self.tokens[:, None, :].expand(-1, L, -1))
 
 
 def rule_check(task: Task | None, inputs: torch.Tensor, preds: torch.Tensor) -> torch.Tensor:
@@ -198,7 +246,7 @@ def collect_samples(
         ok = np.zeros((n, K, steps), bool)
         has_check = True
         labels = batch.labels.repeat_interleave(K, 0)
-        for t, out in enumerate(trajectories(model, batch.inputs, batch.puzzle_identifiers, steps, sampling)):
+        for t, out in enumerate(trajectories(model, batch.inputs, batch.puzzle_identifiers, steps, sampling, task)):
             preds = out.logits.argmax(-1)  # [B * K, L]
             exact[:, :, t] = token_and_exact(preds, labels)[1].view(B, K)[:n].cpu().numpy()
             q[:, :, t] = out.q_halt.float().view(B, K)[:n].cpu().numpy()

@@ -23,6 +23,7 @@ A new task is a new module that defines a class following `Task` and calls `regi
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -32,6 +33,22 @@ import numpy as np
 from latentloop.errors import DatasetError
 
 BUILTIN_MODULES = ("latentloop.tasks.sudoku", "latentloop.tasks.maze", "latentloop.tasks.arc")
+
+
+@dataclass(frozen=True, eq=False)
+class View:
+    """A symmetry of a task written on its tokens: the view of a sequence x is ``tokens[x[positions]]``.
+
+    A puzzle's view has the view of its answer as its answer, so a model can be asked the same puzzle in
+    other clothes and its answers mapped back (`latentloop.evaluate.sampling`: test-time augmentation).
+
+    Attributes:
+        positions: int64 [seq_len]: the position of x that each position of the view reads.
+        tokens: int64 [vocab_size]: the token each token becomes (a permutation; PAD stays PAD).
+    """
+
+    positions: np.ndarray
+    tokens: np.ndarray
 
 
 @runtime_checkable
@@ -106,6 +123,11 @@ class Task(Protocol):
         """
         ...
 
+    def views(self, count: int, seed: int) -> list[View] | None:
+        """``count`` symmetries of the task, the identity first (random ones drawn from ``seed`` where the task
+        has many); None when the task has none to offer (ARC augments in its own evaluation)."""
+        ...
+
     def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Task-level correctness of predicted token sequences.
 
@@ -139,6 +161,10 @@ class TaskDefaults:
     def closest_answers(self, inputs: np.ndarray, log_probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """One answer per puzzle (the label) unless the task says otherwise."""
         return labels
+
+    def views(self, count: int, seed: int) -> list[View] | None:
+        """No symmetries unless the task says otherwise."""
+        return None
 
 
 _REGISTRY: dict[str, type] = {}

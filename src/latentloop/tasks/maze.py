@@ -36,7 +36,7 @@ import numpy as np
 
 from latentloop.errors import PuzzleError
 from latentloop.tasks import grid as grid_symmetry
-from latentloop.tasks.base import TaskDefaults, register
+from latentloop.tasks.base import TaskDefaults, View, register
 from latentloop.tasks.maze_search import (
     GOAL,
     OPEN,
@@ -333,6 +333,14 @@ class MazeTask(TaskDefaults):
     def verdict(self, puzzle: np.ndarray, answer: np.ndarray) -> list[str]:
         """Whether the answer marks a valid shortest path, and if not, why (see `diagnose`)."""
         return [diagnose(puzzle, answer)]
+
+    def views(self, count: int, seed: int) -> list[View]:
+        """The dihedral transforms that keep the grid's shape (all 8 on a square), in order, repeated up to ``count``
+        (``seed`` unused: there are no random ones)."""
+        index = np.arange(self.height * self.width).reshape(self.height, self.width)
+        moved = (grid_symmetry.dihedral(index, k) for k in range(grid_symmetry.NUM_DIHEDRAL))
+        kept = [m.reshape(-1).copy() for m in moved if m.shape == index.shape]
+        return [View(kept[i % len(kept)], np.arange(self.vocab_size)) for i in range(count)]
 
     def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         """bool [N]: whether each prediction marks a valid shortest path of its input maze (labels unused)."""

@@ -22,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 
 from latentloop.errors import LatentloopError, PuzzleError
-from latentloop.tasks.base import TaskDefaults, register
+from latentloop.tasks.base import TaskDefaults, View, register
 from latentloop.tasks.sudoku_solver import grid_masks, minimize, search
 
 _SHAPES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}
@@ -557,6 +557,18 @@ class SudokuTask(TaskDefaults):
     def verify(self, puzzle: np.ndarray, answer: np.ndarray) -> bool:
         """See `verify`."""
         return verify(puzzle, answer, self.shape)
+
+    def views(self, count: int, seed: int) -> list[View]:
+        """The identity, then ``count - 1`` random transforms (as `random_transform` draws them) written on tokens."""
+        n = self.shape.size
+        index = np.arange(n * n).reshape(n, n)
+        views = [View(index.reshape(-1), np.arange(self.vocab_size))]
+        recipes = _random_recipes(self.shape, np.random.default_rng(seed), max(count - 1, 0))
+        for digit_map, rows, cols, transpose in zip(*recipes, strict=True):
+            source = (index.T if transpose else index)[np.ix_(rows, cols)]
+            tokens = np.concatenate([[0, 1], digit_map[1:].astype(np.int64) + 1])  # PAD and blank stay
+            views.append(View(source.reshape(-1), tokens))
+        return views[:count]
 
     def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         """bool [N]: each predicted grid is full, obeys the rules and keeps the givens of its input (labels unused)."""
