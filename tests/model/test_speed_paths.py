@@ -7,11 +7,12 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from latentloop.config import load_config
 from latentloop.data.loader import Batch
 from latentloop.evaluate.inference import rollout
-from latentloop.model.layers import AttentionMixer, rms_norm
+from latentloop.model.layers import AttentionMixer, TokenMLPMixer, rms_norm
 from latentloop.model.reasoner import Reasoner
 from latentloop.train.trainer import Carry, supervision_step
 
@@ -81,6 +82,22 @@ def test_fused_attention_equals_the_formula() -> None:
     scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(16)
     attn = torch.einsum("bhqk,bkhd->bqhd", scores.softmax(-1), v).reshape(B, S, D)
     torch.testing.assert_close(mixer(h, None), rms_norm(h + mixer.out(attn), 1e-5), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_token_mixer_equals_the_formula(compiled: bool) -> None:
+    """The MLP mixer, whose matmuls run on one [B*D, S] matrix, is norm_S(h^T + down(silu(gate) * up)) over each
+    channel's positions, eager and compiled without gradient (the evaluation and no-grad cycles' path)."""
+    torch.manual_seed(0)
+    mixer = TokenMLPMixer(seq_len=13, expansion=4, eps=1e-5)
+    h = torch.randn(3, 13, 32)
+    w_gate, w_up = mixer.mlp.gate_up.weight.chunk(2)
+    ht = h.transpose(1, 2)  # [B, D, S]
+    hidden = F.silu(torch.einsum("bds,es->bde", ht, w_gate)) * torch.einsum("bds,es->bde", ht, w_up)
+    expected = rms_norm(ht + torch.einsum("bde,se->bds", hidden, mixer.mlp.down.weight), 1e-5).transpose(1, 2)
+    with torch.no_grad():
+        out = (torch.compile(mixer) if compiled else mixer)(h)
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("pad_to", [16, 64])
