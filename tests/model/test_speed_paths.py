@@ -100,6 +100,21 @@ def test_token_mixer_equals_the_formula(compiled: bool) -> None:
     torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_compiled_token_mixer_runs_plain_matmuls_without_gradient() -> None:
+    """Compiled in bf16 without gradient, the mixer's matmuls stay `aten::mm`: on the transposed view inductor
+    chose a batched matmul at half the rate (benchmarks/README.md)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    mixer = torch.compile(TokenMLPMixer(seq_len=13, expansion=4, eps=1e-5))
+    h = torch.randn(3, 13, 32, dtype=torch.bfloat16)
+    with torch.no_grad():
+        mixer(h)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            mixer(h)
+    ops = {e.key for e in prof.key_averages()}
+    assert "aten::mm" in ops and "aten::bmm" not in ops, sorted(ops)
+
+
 @pytest.mark.parametrize("pad_to", [16, 64])
 def test_padded_token_mixer_equals_the_plain_one(pad_to: int) -> None:
     """Zero-padding the MLP mixer's position axis changes nothing but the matmul kernels' rounding."""
