@@ -407,6 +407,11 @@ def random_transform(shape: SudokuShape, rng: np.random.Generator) -> Transform:
     return Transform(digit_maps[0], rows[0], cols[0], bool(transpose[0]))
 
 
+def _move_cells(g: np.ndarray, transpose: bool, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """A transform's cell moves on g [size, size] (optional transpose, then the line permutations), no digit map."""
+    return (g.T if transpose else g)[np.ix_(rows, cols)]
+
+
 def apply_transform(grid: np.ndarray, recipe: Transform) -> np.ndarray:
     """Applies ``recipe`` to an int [size, size] grid; returns int8 [size, size]."""
     g = np.asarray(grid)
@@ -415,9 +420,7 @@ def apply_transform(grid: np.ndarray, recipe: Transform) -> np.ndarray:
         raise PuzzleError(f"grid has shape {g.shape}; the transform is for {n}x{n} grids")
     if not np.issubdtype(g.dtype, np.integer) or (g.size and (g.min() < 0 or g.max() > n)):
         raise PuzzleError(f"grid must hold integers 0..{n} for a {n}x{n} transform")
-    if recipe.transpose:
-        g = g.T
-    return recipe.digit_map[g[np.ix_(recipe.row_perm, recipe.col_perm)]]
+    return recipe.digit_map[_move_cells(g, recipe.transpose, recipe.row_perm, recipe.col_perm)]
 
 
 def augment(puzzle: np.ndarray, solution: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -565,9 +568,8 @@ class SudokuTask(TaskDefaults):
         views = [View(index.reshape(-1), np.arange(self.vocab_size))]
         recipes = _random_recipes(self.shape, np.random.default_rng(seed), max(count - 1, 0))
         for digit_map, rows, cols, transpose in zip(*recipes, strict=True):
-            source = (index.T if transpose else index)[np.ix_(rows, cols)]
-            tokens = np.concatenate([[0, 1], digit_map[1:].astype(np.int64) + 1])  # PAD and blank stay
-            views.append(View(source.reshape(-1), tokens))
+            tokens = np.concatenate([[0], digit_map.astype(np.int64) + 1])  # PAD stays; digit d is token d + 1
+            views.append(View(_move_cells(index, transpose, rows, cols).reshape(-1), tokens))
         return views[:count]
 
     def score(self, inputs: np.ndarray, predictions: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
